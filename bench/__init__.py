@@ -1,0 +1,1 @@
+"""Benchmarks: each module's ``run()`` returns a dict of figures printed as JSON."""

@@ -1,0 +1,28 @@
+"""Shared bench helpers: process CPU time, RSS, medians."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Sequence
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds a process has used (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def median(values: Sequence[float]) -> float:
+    return round(statistics.median(values), 3)

@@ -1,0 +1,1 @@
+"""The thin gRPC edge: proto ⇄ domain; nothing is decided here."""

@@ -1,0 +1,247 @@
+"""ConsentService servicer: validation and translation only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sidecar.api import convert
+from sidecar.api._gen.wasidecar.v1 import consent_pb2, consent_pb2_grpc
+from sidecar.api.status import unary
+from sidecar.errors import InvalidRequest, NotImplementedYet
+from sidecar.service.consent import ConsentManager, ConsentView, ErasureReceipt, Proof
+from sidecar.stores.base import AuditRecord, ConsentAction
+
+# Until caller authentication is configured every caller is this principal.
+LOCAL_ACTOR = "local"
+
+_STATUS = {
+    "granted": consent_pb2.CONSENT_STATUS_GRANTED,
+    "revoked": consent_pb2.CONSENT_STATUS_REVOKED,
+    "unknown": consent_pb2.CONSENT_STATUS_UNKNOWN,
+}
+_ACTION = {
+    ConsentAction.GRANT: consent_pb2.CONSENT_ACTION_GRANT,
+    ConsentAction.REVOKE: consent_pb2.CONSENT_ACTION_REVOKE,
+}
+
+
+def actor_of(context: Any) -> str:
+    """The calling principal's name (set by the auth interceptor), else local."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-wa-sidecar-principal":
+            return str(value)
+    return LOCAL_ACTOR
+
+
+def _proof_pb(p: Proof, actor: str, at: float) -> consent_pb2.ConsentProof:
+    return consent_pb2.ConsentProof(
+        source=p.source,
+        notice_version=p.notice_version,
+        jurisdiction=convert.JURISDICTION_TO_PB.get(p.jurisdiction, 0),  # type: ignore[arg-type]
+        evidence=p.evidence,
+        actor=actor,
+        recorded_at=convert.timestamp(at),
+        reason=p.reason,
+    )
+
+
+def state_pb(view: ConsentView) -> consent_pb2.ConsentState:
+    out = consent_pb2.ConsentState(
+        subject_index=view.subject_index, suppressed=bool(view.suppressed)
+    )
+    for c in view.categories:
+        item = out.categories.add(
+            category=convert.CATEGORY_TO_PB[c.category], status=_STATUS[c.status]
+        )
+        if c.entry is not None:
+            item.proof.CopyFrom(_proof_pb(c.entry.proof, c.entry.actor, c.entry.recorded_at))
+            item.updated_at.CopyFrom(convert.timestamp(c.entry.recorded_at))
+    for e in view.history:
+        out.history.add(
+            id=e.id,
+            category=convert.CATEGORY_TO_PB[e.category],
+            action=_ACTION[e.action],
+            proof=_proof_pb(e.proof, e.actor, e.recorded_at),
+        )
+    return out
+
+
+def audit_pb(r: AuditRecord) -> consent_pb2.AuditEntry:
+    return consent_pb2.AuditEntry(
+        seq=r.seq,
+        time=convert.timestamp(r.time),
+        actor=r.actor,
+        action=r.action,
+        subject_index=r.subject_index,
+        detail_json=r.detail_json,
+        prev_hash=r.prev_hash,
+        hash=r.hash,
+    )
+
+
+def receipt_pb(r: ErasureReceipt) -> consent_pb2.ErasureReceipt:
+    return consent_pb2.ErasureReceipt(
+        subject_index=r.subject_index,
+        erased_at=convert.timestamp(r.erased_at),
+        erased_by=r.erased_by,
+        approved_by=r.approved_by,
+        erased=list(r.erased),
+        suppression_kept=r.suppression_kept,
+        digest=r.digest,
+        nothing_found=r.nothing_found,
+    )
+
+
+def _page_token(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit() or len(token) > 18:
+        raise InvalidRequest("page_token", "not a token this service issued")
+    return int(token)
+
+
+class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
+    def __init__(self, consent: ConsentManager) -> None:
+        self._consent = consent
+
+    @unary
+    async def Grant(
+        self, request: consent_pb2.GrantRequest, context: Any
+    ) -> consent_pb2.ConsentState:
+        number = convert.e164(request.phone_number, "phone_number")
+        cats = convert.categories(request.categories, "categories", allow_empty=False)
+        proof = Proof(
+            source=convert.text_field(request.source, "source", convert.MAX_SOURCE, required=True),
+            notice_version=convert.text_field(request.notice_version, "notice_version", 256),
+            jurisdiction=convert.JURISDICTION_FROM_PB.get(request.jurisdiction, "other"),
+            evidence=convert.text_field(request.evidence, "evidence", convert.MAX_PROOF_FIELD),
+        )
+        view = await self._consent.grant(number, cats, proof, actor=actor_of(context))
+        return state_pb(view)
+
+    @unary
+    async def Revoke(
+        self, request: consent_pb2.RevokeRequest, context: Any
+    ) -> consent_pb2.ConsentState:
+        number = convert.e164(request.phone_number, "phone_number")
+        cats = convert.categories(request.categories, "categories", allow_empty=True)
+        proof = Proof(
+            source=convert.text_field(request.source, "source", convert.MAX_SOURCE, required=True),
+            reason=convert.text_field(request.reason, "reason", convert.MAX_PROOF_FIELD),
+        )
+        view = await self._consent.revoke(number, cats, proof, actor=actor_of(context))
+        return state_pb(view)
+
+    @unary
+    async def Get(self, request: consent_pb2.GetRequest, context: Any) -> consent_pb2.ConsentState:
+        number = convert.e164(request.phone_number, "phone_number")
+        return state_pb(await self._consent.get(number))
+
+    @unary
+    async def ExportSubject(
+        self, request: consent_pb2.ExportSubjectRequest, context: Any
+    ) -> consent_pb2.ExportSubjectResponse:
+        number = convert.e164(request.phone_number, "phone_number")
+        export = await self._consent.export(number, actor=actor_of(context))
+        out = consent_pb2.ExportSubjectResponse(
+            subject_index=export.view.subject_index,
+            suppressed=bool(export.view.suppressed),
+        )
+        out.consent.CopyFrom(state_pb(export.view))
+        for pnid, at in export.windows.items():
+            out.last_inbound[pnid].CopyFrom(convert.timestamp(at))
+        for s in export.sends:
+            out.messages.add(
+                idempotency_key=s.key,
+                message_id=s.message_id,
+                category=convert.CATEGORY_TO_PB.get(convert.category_value(s.category), 0),
+                outcome=s.outcome or s.state.value,
+                delivery_status=s.delivery_status,
+                created_at=convert.timestamp(s.created_at),
+            )
+        out.audit.extend(audit_pb(a) for a in export.audit)
+        out.export_json = json.dumps(
+            {
+                "subject_index": export.view.subject_index,
+                "suppressed": sorted(export.view.suppressed),
+                "consent": [
+                    {"category": c.category.value, "status": c.status}
+                    for c in export.view.categories
+                ],
+                "history": [
+                    {
+                        "category": e.category.value,
+                        "action": e.action.value,
+                        "at": e.recorded_at,
+                        "actor": e.actor,
+                        "source": e.proof.source,
+                        "notice_version": e.proof.notice_version,
+                        "jurisdiction": e.proof.jurisdiction,
+                        "evidence": e.proof.evidence,
+                        "reason": e.proof.reason,
+                    }
+                    for e in export.view.history
+                ],
+                "last_inbound": export.windows,
+                "messages": [
+                    {
+                        "idempotency_key": s.key,
+                        "message_id": s.message_id,
+                        "category": s.category,
+                        "outcome": s.outcome,
+                        "delivery_status": s.delivery_status,
+                        "created_at": s.created_at,
+                    }
+                    for s in export.sends
+                ],
+                "audit": [{"seq": a.seq, "action": a.action, "time": a.time} for a in export.audit],
+            },
+            sort_keys=True,
+        )
+        return out
+
+    @unary
+    async def EraseSubject(
+        self, request: consent_pb2.EraseSubjectRequest, context: Any
+    ) -> consent_pb2.EraseSubjectResponse:
+        number = convert.e164(request.phone_number, "phone_number")
+        reason = convert.text_field(request.reason, "reason", 4096)
+        receipt = await self._consent.erase(number, reason, actor=actor_of(context))
+        out = consent_pb2.EraseSubjectResponse(status=consent_pb2.OPERATION_STATUS_COMPLETED)
+        out.receipt.CopyFrom(receipt_pb(receipt))
+        return out
+
+    @unary
+    async def ApproveOperation(
+        self, request: consent_pb2.ApproveOperationRequest, context: Any
+    ) -> consent_pb2.ApproveOperationResponse:
+        raise NotImplementedYet("four-eyes approval arrives with caller access control")
+
+    @unary
+    async def ListAudit(
+        self, request: consent_pb2.ListAuditRequest, context: Any
+    ) -> consent_pb2.ListAuditResponse:
+        size = convert.page_size(request.page_size)
+        after = _page_token(request.page_token)
+        number = (
+            convert.e164(request.phone_number, "phone_number") if request.phone_number else None
+        )
+        entries = await self._consent.list_audit(after, size, number)
+        out = consent_pb2.ListAuditResponse(entries=[audit_pb(e) for e in entries])
+        if len(entries) == size:
+            out.next_page_token = str(entries[-1].seq)
+        return out
+
+    @unary
+    async def VerifyAudit(
+        self, request: consent_pb2.VerifyAuditRequest, context: Any
+    ) -> consent_pb2.VerifyAuditResponse:
+        check = await self._consent.verify_audit()
+        return consent_pb2.VerifyAuditResponse(
+            ok=check.ok,
+            entries_checked=check.entries_checked,
+            first_bad_seq=check.first_bad_seq,
+            problem=check.problem,
+            head_hash=check.head_hash,
+        )

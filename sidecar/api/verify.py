@@ -1,0 +1,63 @@
+"""VerifyService servicer: validation and translation only."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sidecar.api import convert
+from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
+from sidecar.api.status import stream, unary
+from sidecar.errors import NotImplementedYet
+from sidecar.service.webhooks import WebhookHandler
+
+_MAX_HEADER = 8192
+
+
+class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
+    def __init__(self, handler: WebhookHandler, verify_token: str) -> None:
+        self._handler = handler
+        self._verify_token = verify_token.encode()
+
+    @unary
+    async def VerifyWebhook(
+        self, request: verify_pb2.WebhookRequest, context: Any
+    ) -> verify_pb2.WebhookResult:
+        headers = request.headers
+        outcome = await self._handler.handle(
+            request.body,
+            request.signature[:_MAX_HEADER],
+            request.remote_ip[:_MAX_HEADER],
+            {k.lower(): v[:_MAX_HEADER] for k, v in headers.items()} if headers else None,
+        )
+        if not outcome.valid:
+            return verify_pb2.WebhookResult(
+                valid=False,
+                reason=convert.REJECTION_TO_PB[outcome.rejection],
+                detail=outcome.detail,
+            )
+        return verify_pb2.WebhookResult(
+            valid=True,
+            duplicate=outcome.duplicate,
+            events=[convert.event_pb(a) for a in outcome.events],
+            duplicate_events=outcome.duplicate_events,
+        )
+
+    @unary
+    async def VerifySubscription(
+        self, request: verify_pb2.SubscriptionRequest, context: Any
+    ) -> verify_pb2.SubscriptionResult:
+        ok = (
+            request.mode == "subscribe"
+            and bool(self._verify_token)
+            and hmac.compare_digest(request.verify_token.encode(), self._verify_token)
+        )
+        return verify_pb2.SubscriptionResult(ok=ok, challenge=request.challenge if ok else "")
+
+    @stream
+    async def StreamEvents(
+        self, request: verify_pb2.StreamEventsRequest, context: Any
+    ) -> AsyncIterator[verify_pb2.Event]:
+        raise NotImplementedYet("StreamEvents arrives with the optional webhook ingress")
+        yield verify_pb2.Event()  # type: ignore[unreachable]  # makes this an async generator

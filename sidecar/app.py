@@ -1,0 +1,345 @@
+"""The composition root: settings → telemetry → stores → Graph client →
+services → servicers → servers; signals and graceful drain.
+
+Everything concrete is chosen here (and URL schemes only in
+``stores/factory.py``); every other module receives its dependencies.
+
+    exit_code = asyncio.run(serve(load_settings()))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import stat
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import grpc
+from aiohttp import web
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sidecar import __version__
+from sidecar.api._gen.wasidecar.v1 import (
+    consent_pb2,
+    consent_pb2_grpc,
+    send_pb2,
+    send_pb2_grpc,
+    verify_pb2,
+    verify_pb2_grpc,
+)
+from sidecar.api.consent import ConsentServicer
+from sidecar.api.send import SendServicer
+from sidecar.api.verify import VerifyServicer
+from sidecar.config import Settings
+from sidecar.crypto.blind_index import BlindIndexer
+from sidecar.crypto.fields import FieldCipher
+from sidecar.crypto.keys import Keyring
+from sidecar.crypto.subjects import SubjectKeys
+from sidecar.errors import ConfigError
+from sidecar.policy.optout import OptOutMatcher
+from sidecar.policy.signature import SignatureVerifier
+from sidecar.policy.source import SourcePolicy
+from sidecar.service.campaign import Campaign, CampaignSettings
+from sidecar.service.consent import ConsentManager
+from sidecar.service.send import SendDeps, Sender, SendSettings
+from sidecar.service.subjects import SubjectDirectory
+from sidecar.service.webhooks import (
+    RateLimiter,
+    WebhookDeps,
+    WebhookHandler,
+    WebhookSettings,
+)
+from sidecar.stores.factory import Stores, open_stores, webhook_limit_storage
+from sidecar.telemetry.metrics import Metrics
+from sidecar.whatsapp.client import GraphClient
+from sidecar.whatsapp.tokens import TokenManager
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    send_pb2.DESCRIPTOR.services_by_name["SendService"].full_name,
+    verify_pb2.DESCRIPTOR.services_by_name["VerifyService"].full_name,
+    consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
+)
+_FINGERPRINT_LABEL = b"wa-sidecar/v1/idempotency-fingerprint"
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The configured key, or in dev a key generated beside the SQLite file."""
+    if settings.encryption_key:
+        return Keyring.parse(settings.encryption_key.reveal())
+    if not settings.state_url.startswith("sqlite:///"):
+        raise ConfigError(
+            "WA_SIDECAR_ENCRYPTION_KEY", "required unless the state is a local SQLite file"
+        )
+    path = Path(settings.state_url.removeprefix("sqlite:///") + ".key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as f:
+            f.write(Keyring.generate())
+        log.warning(
+            "generated a development encryption key beside the SQLite state",
+            extra={"event": "dev_key_generated", "path": str(path)},
+        )
+    return Keyring.parse(path.read_text().strip())
+
+
+@dataclass
+class Runtime:
+    """Everything one running sidecar holds, for the servers and for tests."""
+
+    settings: Settings
+    stores: Stores
+    session: aiohttp.ClientSession
+    metrics: Metrics
+    tokens: TokenManager
+    sender: Sender
+    webhooks: WebhookHandler
+    consent: ConsentManager
+    servicers: tuple[Any, ...]
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.stores.close()
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    """Wire stores, crypto, Graph client and services from settings."""
+    keyring = load_keyring(settings)
+    stores = await open_stores(settings.state_url, settings.quota_url)
+    metrics = Metrics()
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=settings.graph_pool_size, ttl_dns_cache=300),
+        timeout=aiohttp.ClientTimeout(total=settings.graph_timeout),
+        skip_auto_headers=("User-Agent",),
+    )
+    secrets = settings.app_secrets
+    tokens = TokenManager(
+        settings.access_token.reveal(),
+        app_secret=secrets[0] if secrets else None,
+        app_id=settings.app_id,
+        refresh_before=settings.token_refresh_before,
+    )
+    graph = GraphClient(
+        session,
+        base_url=settings.graph_base_url,
+        api_version=settings.graph_api_version,
+        tokens=tokens,
+    )
+    tokens.bind(graph)
+    directory = SubjectDirectory(
+        stores.state, BlindIndexer(keyring, bits=settings.blind_index_bits), SubjectKeys(keyring)
+    )
+    consent = ConsentManager(stores.state, directory, metrics)
+    limiter = None
+    if settings.webhook_rate_limit:
+        limiter = RateLimiter(
+            webhook_limit_storage(settings.quota_url), settings.webhook_rate_limit
+        )
+    webhooks = WebhookHandler(
+        WebhookDeps(
+            state=stores.state,
+            dedup=stores.dedup,
+            directory=directory,
+            consent=consent,
+            verifier=SignatureVerifier(secrets),
+            source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
+            matcher=OptOutMatcher(extra_opt_out=settings.opt_out_keywords),
+            metrics=metrics,
+            limiter=limiter,
+        ),
+        WebhookSettings.from_settings(settings),
+    )
+    sender = Sender(
+        SendDeps(
+            state=stores.state,
+            quota=stores.quota,
+            directory=directory,
+            graph=graph,
+            tokens=tokens,
+            cipher=FieldCipher(keyring),
+            metrics=metrics,
+            fingerprint_key=keyring.index_subkey(_FINGERPRINT_LABEL),
+        ),
+        SendSettings.from_settings(settings),
+        on_opt_out=webhooks.opt_out_from_graph,
+    )
+    campaign = Campaign(
+        sender,
+        CampaignSettings(
+            settings.batch_chunk_size, settings.batch_chunk_interval, settings.batch_max_in_flight
+        ),
+    )
+    servicers = (
+        SendServicer(sender, campaign, settings.phone_number_id),
+        VerifyServicer(webhooks, settings.verify_token.reveal()),
+        ConsentServicer(consent),
+    )
+    return Runtime(settings, stores, session, metrics, tokens, sender, webhooks, consent, servicers)
+
+
+def _grpc_options(settings: Settings) -> list[tuple[str, int]]:
+    # The webhook size cap must decide (REJECTION_TOO_LARGE), not the transport.
+    receive = max(2 * settings.webhook_max_body, 8 * 1024 * 1024)
+    return [
+        ("grpc.max_receive_message_length", receive),
+        ("grpc.so_reuseport", 0),  # a port clash must fail, not share silently
+    ]
+
+
+def _bind(server: grpc.aio.Server, addr: str, setting: str) -> int:
+    try:
+        port: int = server.add_insecure_port(addr)
+    except RuntimeError:
+        port = 0
+    if port == 0 and not addr.endswith(":0"):
+        raise ConfigError(setting, f"cannot listen on {addr} (in use or not a local address)")
+    return port
+
+
+@contextlib.asynccontextmanager
+async def _admin_server(runtime: Runtime, ready: asyncio.Event) -> AsyncIterator[web.AppRunner]:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if not ready.is_set():
+            return web.Response(status=503, text="starting or draining\n")
+        return web.Response(text="ready\n")
+
+    async def metrics(_: web.Request) -> web.Response:
+        body = generate_latest(runtime.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.add_routes(
+        [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)]
+    )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, _, port = runtime.settings.admin_addr.rpartition(":")
+    site = web.TCPSite(runner, host.strip("[]"), int(port))
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            "WA_SIDECAR_ADMIN_ADDR",
+            f"cannot listen on {runtime.settings.admin_addr}: {exc.strerror}",
+        ) from None
+    try:
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+async def _set_health(servicer: health.aio.HealthServicer, serving: bool) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", *SERVICE_NAMES):
+        await servicer.set(name, status)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    with_simulator: bool = False,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Runtime], None] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop``), drain, and return the exit code.
+
+    With ``stop`` given (tests embedding the sidecar) no signal handlers are
+    installed; ``on_ready`` receives the runtime once health is SERVING.
+    """
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        if with_simulator:
+            settings = await _start_simulator(settings, stack)
+        runtime = await build_runtime(settings)
+        stack.push_async_callback(runtime.close)
+        ready = asyncio.Event()
+        health_servicer = health.aio.HealthServicer()
+        await _set_health(health_servicer, False)
+        server = grpc.aio.server(options=_grpc_options(settings))
+        send_pb2_grpc.add_SendServiceServicer_to_server(runtime.servicers[0], server)
+        verify_pb2_grpc.add_VerifyServiceServicer_to_server(runtime.servicers[1], server)
+        consent_pb2_grpc.add_ConsentServiceServicer_to_server(runtime.servicers[2], server)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        grpc_port = _bind(server, settings.grpc_addr, "WA_SIDECAR_GRPC_ADDR")
+        health_server = None
+        if settings.health_addr:
+            health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+            _bind(health_server, settings.health_addr, "WA_SIDECAR_HEALTH_ADDR")
+        await stack.enter_async_context(_admin_server(runtime, ready))
+        await server.start()
+        if health_server is not None:
+            await health_server.start()
+        refresher = asyncio.create_task(runtime.tokens.run(stop))
+        await _set_health(health_servicer, True)
+        ready.set()
+        if on_ready is not None:
+            on_ready(runtime)
+        log.info(
+            "wa-policy-sidecar serving",
+            extra={
+                "event": "serving",
+                "version": __version__,
+                "grpc_port": grpc_port,
+                "env": settings.env,
+                "state": settings.state_url.split(":", 1)[0],
+                "quota": settings.quota_url.split(":", 1)[0],
+            },
+        )
+        await stop.wait()
+        log.info("draining", extra={"event": "draining", "grace_s": settings.shutdown_grace})
+        ready.clear()
+        await _set_health(health_servicer, False)
+        await server.stop(settings.shutdown_grace)
+        if health_server is not None:
+            await health_server.stop(0)
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
+    log.info("stopped", extra={"event": "stopped"})
+    return 0
+
+
+async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack) -> Settings:
+    """Embed the Graph API simulator (``make run``) and point the sidecar at it."""
+    from sidecar.whatsapp.simulator import SimulatorSettings, start_simulator
+
+    secrets = settings.app_secrets
+    token = settings.access_token.reveal() or "dev-token"
+    handle = await start_simulator(
+        SimulatorSettings(
+            access_tokens=frozenset({token}),
+            app_secret=secrets[0] if secrets else None,
+        )
+    )
+    stack.push_async_callback(handle.close)
+    log.info("graph simulator started", extra={"event": "simulator", "url": handle.url})
+    return dataclasses.replace(settings, graph_base_url=handle.url)

@@ -1,0 +1,379 @@
+"""Consent use-cases: grant, revoke, opt-out/opt-in from webhooks, DSAR, audit.
+
+Consent history is append-only and every record carries its proof (source,
+notice version, jurisdiction, evidence, actor, time), encrypted under the
+subject's own data key. The suppression list is keyed by the untruncated
+keyed hash of the number, so it survives erasure. Every change is appended
+to the hash-chained audit log, naming the subject only by blind index.
+
+    consent = ConsentManager(state, directory, metrics)
+    view = await consent.grant("+16505551234", [Category.MARKETING], proof, actor="crm")
+    await consent.opt_out("+16505551234", ALL, source="keyword:STOP", event_key="m:wamid…")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sidecar.crypto.fields import aad
+from sidecar.policy.types import Category
+from sidecar.service.subjects import SubjectDirectory
+from sidecar.stores.audit_chain import verify_chain
+from sidecar.stores.base import (
+    AuditRecord,
+    ConsentAction,
+    ConsentRecord,
+    SendRecord,
+    StateStore,
+    Subject,
+)
+from sidecar.telemetry.metrics import Metrics
+
+ALL_CATEGORIES: tuple[Category, ...] = tuple(Category)
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    source: str
+    notice_version: str = ""
+    jurisdiction: str = ""
+    evidence: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEntry:
+    """One decrypted history record."""
+
+    id: str
+    category: Category
+    action: ConsentAction
+    proof: Proof
+    actor: str
+    recorded_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryState:
+    category: Category
+    status: str  # "granted" | "revoked" | "unknown"
+    entry: ConsentEntry | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentView:
+    subject_index: str
+    categories: tuple[CategoryState, ...]
+    history: tuple[ConsentEntry, ...]
+    suppressed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectExport:
+    view: ConsentView
+    windows: dict[str, float]
+    sends: tuple[SendRecord, ...]
+    audit: tuple[AuditRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReceipt:
+    subject_index: str
+    erased_at: float
+    erased_by: str
+    erased: tuple[str, ...]
+    suppression_kept: bool
+    nothing_found: bool
+    digest: str = ""
+    approved_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCheck:
+    ok: bool
+    entries_checked: int
+    first_bad_seq: int
+    problem: str
+    head_hash: str
+
+
+class ConsentManager:
+    """Consent, DSAR and audit operations over the state store."""
+
+    def __init__(
+        self,
+        state: StateStore,
+        directory: SubjectDirectory,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._state = state
+        self._dir = directory
+        self._metrics = metrics
+        self._clock = clock
+
+    # ------------------------------------------------------------------ changes
+
+    async def grant(
+        self, e164: str, categories: Sequence[Category], proof: Proof, *, actor: str
+    ) -> ConsentView:
+        subject = await self._dir.find_or_create(e164)
+        idx = self._dir.indexes(e164)
+        for category in categories:
+            await self._append(subject, idx.full, category, ConsentAction.GRANT, proof, actor, "")
+        await self._audit(actor, "consent.grant", idx.blind, categories, proof.source)
+        return await self._view(subject, idx.blind, idx.full)
+
+    async def revoke(
+        self,
+        e164: str,
+        categories: Sequence[Category],
+        proof: Proof,
+        *,
+        actor: str,
+        event_key: str = "",
+    ) -> ConsentView:
+        """Record an opt-out; empty ``categories`` means all of them."""
+        cats = tuple(categories) or ALL_CATEGORIES
+        subject = await self._dir.find_or_create(e164)
+        idx = self._dir.indexes(e164)
+        applied = False
+        for category in cats:
+            key = f"{event_key}:{category.value}" if event_key else ""
+            applied |= await self._append(
+                subject, idx.full, category, ConsentAction.REVOKE, proof, actor, key
+            )
+        if applied or not event_key:
+            await self._audit(actor, "consent.revoke", idx.blind, cats, proof.source)
+            self._metrics.opt_outs.labels(proof.source.split(":")[0] or "api").inc()
+        return await self._view(subject, idx.blind, idx.full)
+
+    async def opt_in(
+        self, e164: str, categories: Sequence[Category], proof: Proof, *, actor: str, event_key: str
+    ) -> bool:
+        """Re-subscribe after a keyword/``resume`` opt-out: restore the grants
+        that the opt-out closed. Categories never granted stay without consent."""
+        subject = await self._dir.find(e164)
+        if subject is None:
+            return False
+        idx = self._dir.indexes(e164)
+        history = await self._history(subject)
+        restored = []
+        for category in categories:
+            previous = [e for e in history if e.category is category]
+            if (
+                len(previous) >= 2
+                and previous[-1].action is ConsentAction.REVOKE
+                and any(e.action is ConsentAction.GRANT for e in previous)
+            ):
+                key = f"{event_key}:{category.value}"
+                if await self._append(
+                    subject, idx.full, category, ConsentAction.GRANT, proof, actor, key
+                ):
+                    restored.append(category)
+        await self._state.unsuppress(idx.full, [c.value for c in categories])
+        await self._audit(actor, "consent.opt_in", idx.blind, restored, proof.source)
+        return True
+
+    async def _append(
+        self,
+        subject: Subject,
+        suppression_index: str,
+        category: Category,
+        action: ConsentAction,
+        proof: Proof,
+        actor: str,
+        event_key: str,
+    ) -> bool:
+        record_id = uuid.uuid4().hex
+        plain = json.dumps(
+            {
+                "source": proof.source,
+                "notice_version": proof.notice_version,
+                "jurisdiction": proof.jurisdiction,
+                "evidence": proof.evidence,
+                "reason": proof.reason,
+            },
+            separators=(",", ":"),
+        ).encode()
+        record = ConsentRecord(
+            id=record_id,
+            subject_id=subject.id,
+            category=category.value,
+            action=action,
+            recorded_at=self._clock(),
+            actor=actor,
+            proof_ct=self._dir.cipher(subject).encrypt(
+                plain, aad("consent_events", "proof", record_id)
+            ),
+            event_key=event_key,
+        )
+        applied = await self._state.append_consent(
+            record, suppression_index, lift_suppression=action is ConsentAction.GRANT
+        )
+        if applied:
+            self._metrics.consent_changes.labels(action.value, proof.source.split(":")[0]).inc()
+        return applied
+
+    async def _audit(
+        self,
+        actor: str,
+        action: str,
+        subject_index: str,
+        categories: Iterable[Category],
+        source: str,
+        **extra: object,
+    ) -> AuditRecord:
+        detail = {"categories": [c.value for c in categories], "source": source, **extra}
+        return await self._state.append_audit(
+            self._clock(), actor, action, subject_index, json.dumps(detail, sort_keys=True)
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    async def get(self, e164: str) -> ConsentView:
+        idx = self._dir.indexes(e164)
+        subject = await self._dir.find(e164, idx)
+        return await self._view(subject, idx.blind, idx.full)
+
+    async def _history(self, subject: Subject) -> list[ConsentEntry]:
+        cipher = self._dir.cipher(subject)
+        entries = []
+        for r in await self._state.consent_history(subject.id):
+            proof = json.loads(cipher.decrypt(r.proof_ct, aad("consent_events", "proof", r.id)))
+            entries.append(
+                ConsentEntry(
+                    r.id, Category(r.category), r.action, Proof(**proof), r.actor, r.recorded_at
+                )
+            )
+        entries.sort(key=lambda e: e.recorded_at)
+        return entries
+
+    async def _view(self, subject: Subject | None, blind: str, full: str) -> ConsentView:
+        snap = await self._state.snapshot(subject.id if subject else None, full)
+        history = await self._history(subject) if subject else []
+        latest: dict[Category, ConsentEntry] = {}
+        for entry in history:
+            current = latest.get(entry.category)
+            # Same rule as the store: later wins, a revoke wins a tie.
+            if (
+                current is None
+                or entry.recorded_at > current.recorded_at
+                or (
+                    entry.recorded_at == current.recorded_at
+                    and entry.action is ConsentAction.REVOKE
+                )
+            ):
+                latest[entry.category] = entry
+        states = []
+        for category in ALL_CATEGORIES:
+            last = latest.get(category)
+            if category.value in snap.suppressed:
+                status = "revoked"
+            elif last is None:
+                status = "unknown"
+            else:
+                status = "granted" if last.action is ConsentAction.GRANT else "revoked"
+            states.append(CategoryState(category, status, last))
+        return ConsentView(blind, tuple(states), tuple(history), snap.suppressed)
+
+    async def export(self, e164: str, *, actor: str) -> SubjectExport:
+        idx = self._dir.indexes(e164)
+        subject = await self._dir.find(e164, idx)
+        view = await self._view(subject, idx.blind, idx.full)
+        windows: dict[str, float] = {}
+        sends: tuple[SendRecord, ...] = ()
+        if subject is not None:
+            data = await self._state.subject_data(subject.id)
+            windows = dict(data.windows)
+            sends = tuple(data.sends)
+        audit = await self._state.audit_entries(0, 10_000, idx.blind)
+        await self._audit(actor, "subject.export", idx.blind, (), "api")
+        return SubjectExport(view, windows, sends, tuple(audit))
+
+    # ------------------------------------------------------------------ erasure
+
+    async def erase(
+        self, e164: str, reason: str, *, actor: str, approver: str = ""
+    ) -> ErasureReceipt:
+        """Delete everything held about the number and destroy its data key.
+
+        A suppression entry is kept when the subject had opted out, so erasure
+        never re-enables messaging.
+        """
+        idx = self._dir.indexes(e164)
+        subject = await self._dir.find(e164, idx)
+        snap = await self._state.snapshot(subject.id if subject else None, idx.full)
+        erased: tuple[str, ...] = ()
+        if subject is not None:
+            counts = await self._state.delete_subject(subject.id)
+            self._dir.forget(idx.full, subject.id)
+            erased = tuple(f"{kind}:{n}" for kind, n in sorted(counts.items()))
+        now = self._clock()
+        receipt = ErasureReceipt(
+            subject_index=idx.blind,
+            erased_at=now,
+            erased_by=actor,
+            erased=erased,
+            suppression_kept=bool(snap.suppressed),
+            nothing_found=subject is None,
+            approved_by=approver,
+        )
+        digest = hashlib.sha256(
+            json.dumps(
+                {
+                    "subject_index": receipt.subject_index,
+                    "erased_at": now,
+                    "by": actor,
+                    "approved_by": approver,
+                    "erased": list(erased),
+                    "suppression_kept": receipt.suppression_kept,
+                    "reason": reason,
+                },
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+        receipt = dataclasses.replace(receipt, digest=digest)
+        await self._audit(
+            actor,
+            "subject.erase",
+            idx.blind,
+            (),
+            "api",
+            erased=list(erased),
+            digest=digest,
+            suppression_kept=receipt.suppression_kept,
+        )
+        return receipt
+
+    # ------------------------------------------------------------------ audit
+
+    async def list_audit(
+        self, after_seq: int, limit: int, e164: str | None = None
+    ) -> list[AuditRecord]:
+        subject_index = self._dir.indexes(e164).blind if e164 else ""
+        return await self._state.audit_entries(after_seq, limit, subject_index)
+
+    async def verify_audit(self) -> AuditCheck:
+        return await verify_audit_log(self._state)
+
+
+async def verify_audit_log(state: StateStore, page: int = 5000) -> AuditCheck:
+    """Walk the whole chain page by page; the CLI and the RPC share this."""
+    entries: list[AuditRecord] = []
+    after = 0
+    while True:
+        chunk = await state.audit_entries(after, page)
+        if not chunk:
+            break
+        entries.extend(chunk)
+        after = chunk[-1].seq
+    ok, first_bad, problem = verify_chain(entries)
+    head = entries[-1].hash if entries else ""
+    return AuditCheck(ok, len(entries), first_bad, problem, head)

@@ -1,0 +1,408 @@
+"""Sending: the policy pipeline, idempotency, the retry loop and dead letters.
+
+Order for every send (SPEC §4, issue "SendService"): validate (in ``api/``)
+→ consent → 24-hour window → pair limit → token bucket → Graph → classify →
+retry or finish. ``check`` runs the same decisions without taking quota.
+Each decision is a pure function in ``policy/``; this module only fetches
+what they need and acts on the verdicts.
+
+Idempotency: a send records its intent (state IN_FLIGHT, owned by this
+process incarnation) durably before the Graph call and the outcome after.
+Repeats return the stored outcome; concurrent repeats in one process share
+one Graph call; a record left IN_FLIGHT by a crashed incarnation answers
+OUTCOME_IN_DOUBT and is never resent blindly.
+
+    sender = Sender(deps, SendSettings.from_settings(settings))
+    result = await sender.send(command)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sidecar.config import Settings
+from sidecar.crypto.fields import FieldCipher, aad
+from sidecar.errors import IdempotencyConflict, StoreUnavailable
+from sidecar.policy.consent import ConsentRules, decide_consent, decide_window
+from sidecar.policy.retry import (
+    OPT_OUT_CODES,
+    PAIR_LIMIT_CODE,
+    THROTTLING_CODES,
+    AdaptiveRate,
+    Classification,
+    RetryPolicy,
+    classify,
+)
+from sidecar.policy.types import ALLOW, Category, Decision, ErrorClass, Reason
+from sidecar.redact import mask_number
+from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
+from sidecar.service.subjects import Indexes, SubjectDirectory
+from sidecar.stores.base import (
+    DeadLetterRecord,
+    QuotaStore,
+    SendRecord,
+    SendState,
+    StateStore,
+    Subject,
+)
+from sidecar.telemetry.metrics import Metrics
+from sidecar.whatsapp.client import GraphClient
+from sidecar.whatsapp.errors import GraphError
+from sidecar.whatsapp.tokens import TokenManager
+
+log = logging.getLogger(__name__)
+
+OptOutHook = Callable[[str, str, str], Awaitable[None]]
+"""``(e164, category_value, source)``: records an opt-out learned from Graph."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendSettings:
+    """The sending knobs, taken from ``Settings`` once."""
+
+    rate: float
+    burst: float
+    max_wait: float
+    pair_rate: float
+    pair_burst: float
+    window_seconds: float
+    rules: ConsentRules
+    retry: RetryPolicy
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> SendSettings:
+        return cls(
+            rate=s.send_rate,
+            burst=s.effective_send_burst,
+            max_wait=s.send_max_wait,
+            pair_rate=1.0 / s.pair_interval,
+            pair_burst=float(s.pair_burst),
+            window_seconds=s.service_window_hours * 3600.0,
+            rules=ConsentRules(
+                require_authentication=s.require_consent_authentication,
+                require_service=s.require_consent_service,
+            ),
+            retry=RetryPolicy(
+                max_retries=s.retry_max,
+                base_delay=s.retry_base_delay,
+                max_delay=s.retry_max_delay,
+            ),
+        )
+
+
+@dataclass(slots=True)
+class SendDeps:
+    state: StateStore
+    quota: QuotaStore
+    directory: SubjectDirectory
+    graph: GraphClient
+    tokens: TokenManager
+    cipher: FieldCipher
+    metrics: Metrics
+    fingerprint_key: bytes
+
+
+class Sender:
+    """Sends one message at a time through the whole pipeline."""
+
+    def __init__(
+        self,
+        deps: SendDeps,
+        settings: SendSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        on_opt_out: OptOutHook | None = None,
+    ) -> None:
+        self._d = deps
+        self._s = settings
+        self._clock = clock
+        self._sleep = sleep
+        self._rand = rand
+        self._on_opt_out = on_opt_out
+        self.owner = uuid.uuid4().hex
+        self._inflight: dict[str, tuple[str, asyncio.Future[SendResult]]] = {}
+        self._rates: dict[str, AdaptiveRate] = {}
+        self._pair_failures: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ decisions
+
+    def rate_for(self, phone_number_id: str) -> AdaptiveRate:
+        rate = self._rates.get(phone_number_id)
+        if rate is None:
+            rate = self._rates[phone_number_id] = AdaptiveRate(
+                configured=self._s.rate, floor=max(self._s.rate / 80.0, 0.1)
+            )
+        return rate
+
+    async def check(self, cmd: SendCommand) -> Decision:
+        """The verdict for ``cmd`` now, consuming nothing."""
+        decision, _ = await self._decide(cmd, self._d.directory.indexes(cmd.to), consume=False)
+        return decision
+
+    async def _decide(
+        self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None = None
+    ) -> tuple[Decision, Subject | None]:
+        d = self._d
+        try:
+            subject = await d.directory.find(cmd.to, idx)
+            snap = await d.state.snapshot(subject.id if subject else None, idx.full)
+            current = {category: action.value for category, action in snap.current.items()}
+            decision = decide_consent(self._s.rules, cmd.category, snap.suppressed, current)
+            if not decision.allowed:
+                return decision, subject
+            if cmd.free_form:
+                last = (
+                    await d.state.last_inbound(cmd.phone_number_id, subject.id) if subject else None
+                )
+                decision = decide_window(True, last, self._clock(), self._s.window_seconds)
+                if not decision.allowed:
+                    return decision, subject
+        except StoreUnavailable:
+            return _STORE_DOWN, None
+        decision = await self._quota(cmd, idx, consume=consume, max_wait=max_wait)
+        return decision, subject
+
+    async def _quota(
+        self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None
+    ) -> Decision:
+        quota = self._d.quota
+        pair_key = f"pair:{cmd.phone_number_id}:{idx.full[:32]}"
+        take = quota.acquire if consume else quota.peek
+        wait = await take(pair_key, self._s.pair_rate, self._s.pair_burst)
+        if wait > 0:
+            return Decision(
+                False, Reason.PAIR_RATE_LIMITED, "too many messages to this recipient", wait
+            )
+        rate = self.rate_for(cmd.phone_number_id).current(self._clock())
+        limit = self._s.max_wait if max_wait is None else max_wait
+        if not consume:
+            wait = await quota.peek(f"rate:{cmd.phone_number_id}", rate, self._s.burst)
+            if wait > limit:
+                return Decision(False, Reason.QUOTA_EXHAUSTED, "send rate reached", wait)
+            return ALLOW
+        waited = await self.take_send_token(cmd.phone_number_id, limit)
+        if waited < 0:
+            return Decision(False, Reason.QUOTA_EXHAUSTED, "send rate reached", -waited)
+        return ALLOW
+
+    async def take_send_token(self, phone_number_id: str, max_wait: float) -> float:
+        """Wait for a token of the number's bucket; returns seconds waited, or
+        minus the wait that would have been needed when it exceeds ``max_wait``."""
+        key = f"rate:{phone_number_id}"
+        waited = 0.0
+        while True:
+            rate = self.rate_for(phone_number_id).current(self._clock())
+            wait = await self._d.quota.acquire(key, rate, self._s.burst)
+            if wait <= 0:
+                if waited:
+                    self._d.metrics.quota_wait.observe(waited)
+                return waited
+            if waited + wait > max_wait:
+                return -wait
+            await self._sleep(wait)
+            waited += wait
+
+    # ------------------------------------------------------------------ sending
+
+    def fingerprint(self, cmd: SendCommand) -> str:
+        return hashlib.blake2b(cmd.content, key=self._d.fingerprint_key, digest_size=16).hexdigest()
+
+    async def send(self, cmd: SendCommand, *, max_wait: float | None = None) -> SendResult:
+        """Send with idempotency; concurrent repeats of one key share one call."""
+        pending = self._inflight.get(cmd.key)
+        if pending is not None:
+            fingerprint, shared = pending
+            if fingerprint != self.fingerprint(cmd):
+                raise IdempotencyConflict(_CONFLICT)
+            return await asyncio.shield(shared)
+        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+        fp = self.fingerprint(cmd)
+        self._inflight[cmd.key] = (fp, future)
+        try:
+            result = await self._send(cmd, fp, max_wait)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must log it
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._inflight[cmd.key]
+
+    async def _send(self, cmd: SendCommand, fp: str, max_wait: float | None) -> SendResult:
+        d = self._d
+        if cmd.key_given:
+            existing = await d.state.get_send(cmd.key)
+            if existing is not None:
+                return self._replay(existing, fp)
+        idx = d.directory.indexes(cmd.to)
+        decision, subject = await self._decide(cmd, idx, consume=not cmd.dry_run, max_wait=max_wait)
+        if not decision.allowed:
+            self._count(cmd, Outcome.REJECTED, decision.reason)
+            return rejected(cmd.key, decision)
+        if cmd.dry_run:
+            return SendResult(cmd.key, Outcome.DRY_RUN)
+        now = self._clock()
+        record = SendRecord(
+            key=cmd.key,
+            fingerprint=fp,
+            state=SendState.IN_FLIGHT,
+            owner=self.owner,
+            phone_number_id=cmd.phone_number_id,
+            category=cmd.category.value,
+            subject_id=subject.id if subject else "",
+            to_masked=mask_number(cmd.to),
+            created_at=now,
+            updated_at=now,
+        )
+        existing = await d.state.begin_send(record)
+        if existing is not None:
+            return self._replay(existing, fp)
+        return await self.deliver(cmd)
+
+    async def deliver(self, cmd: SendCommand) -> SendResult:
+        """Graph call with retries for a send whose intent is recorded; stores
+        the outcome."""
+        result = await self._call_graph(cmd)
+        if result.outcome is Outcome.DEAD_LETTERED:
+            await self._dead_letter(cmd, result)
+        await self._d.state.finish_send(
+            cmd.key, result.outcome.value, result.message_id, result.to_json(), self._clock()
+        )
+        self._count(cmd, result.outcome, Reason.NONE)
+        return result
+
+    def _replay(self, existing: SendRecord, fingerprint: str) -> SendResult:
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyConflict(_CONFLICT)
+        if existing.state is SendState.DONE:
+            return SendResult.from_json(existing.key, existing.response)
+        if existing.state is SendState.QUEUED:
+            return SendResult(existing.key, Outcome.QUEUED)
+        self._d.metrics.in_doubt.inc()
+        return SendResult(existing.key, Outcome.IN_DOUBT)
+
+    async def _call_graph(self, cmd: SendCommand) -> SendResult:
+        d = self._d
+        policy = self._s.retry
+        rate = self.rate_for(cmd.phone_number_id)
+        attempts = 0
+        retries = 0
+        auth_refreshed = False
+        while True:
+            creds = d.tokens.credentials
+            attempts += 1
+            try:
+                message_id = await d.graph.send_message(cmd.phone_number_id, cmd.body)
+            except GraphError as err:
+                c = self._classify(err, cmd)
+                d.metrics.graph_errors.labels(str(err.code or 0), c.error_class.value).inc()
+                await self._react(err, cmd)
+                if c.error_class is ErrorClass.AUTH and not auth_refreshed:
+                    auth_refreshed = True
+                    if await d.tokens.on_auth_error(creds):
+                        d.metrics.retries.labels(c.error_class.value).inc()
+                        continue
+                elif policy.should_retry(retries, c):
+                    delay = policy.delay(retries, c, self._rand, err.retry_after_header)
+                    d.metrics.retries.labels(c.error_class.value).inc()
+                    await self._sleep(delay)
+                    retries += 1
+                    await self.take_send_token(cmd.phone_number_id, math.inf)
+                    continue
+                failure = _failure(err, c)
+                outcome = Outcome.DEAD_LETTERED if c.retryable else Outcome.FAILED
+                return SendResult(cmd.key, outcome, error=failure, attempts=attempts)
+            rate.on_success(self._clock())
+            return SendResult(cmd.key, Outcome.SENT, message_id=message_id, attempts=attempts)
+
+    def _classify(self, err: GraphError, cmd: SendCommand) -> Classification:
+        failures = 0
+        if err.code == PAIR_LIMIT_CODE:
+            key = f"{cmd.phone_number_id}:{cmd.to}"
+            failures = self._pair_failures.get(key, 0)
+            if len(self._pair_failures) > 100_000:
+                self._pair_failures.clear()
+            self._pair_failures[key] = failures + 1
+        return classify(err.code, err.http_status, err.network_error, recipient_failures=failures)
+
+    async def _react(self, err: GraphError, cmd: SendCommand) -> None:
+        if err.code in THROTTLING_CODES:
+            rate = self.rate_for(cmd.phone_number_id).on_throttle(self._clock())
+            self._d.metrics.send_rate.labels(cmd.phone_number_id).set(rate)
+        if err.code in OPT_OUT_CODES and self._on_opt_out is not None:
+            await self._on_opt_out(cmd.to, Category.MARKETING.value, f"graph:{err.code}")
+
+    async def _dead_letter(self, cmd: SendCommand, result: SendResult) -> None:
+        assert result.error is not None
+        dl_id = uuid.uuid4().hex
+        e = result.error
+        error_json = json.dumps(
+            {
+                "code": e.code,
+                "class": e.error_class.value,
+                "message": e.message,
+                "fbtrace_id": e.fbtrace_id,
+                "http_status": e.http_status,
+            }
+        )
+        request = json.dumps(
+            {
+                "to": cmd.to,
+                "category": cmd.category.value,
+                "free_form": cmd.free_form,
+                "phone_number_id": cmd.phone_number_id,
+                "body": cmd.body.decode(),
+            }
+        ).encode()
+        await self._d.state.put_dead_letter(
+            DeadLetterRecord(
+                id=dl_id,
+                key=cmd.key,
+                phone_number_id=cmd.phone_number_id,
+                category=cmd.category.value,
+                to_masked=mask_number(cmd.to),
+                error_json=error_json,
+                attempts=result.attempts,
+                created_at=self._clock(),
+                request_ct=self._d.cipher.encrypt(request, aad("dead_letters", "request", dl_id)),
+            )
+        )
+        self._d.metrics.dead_letters.inc()
+        log.warning(
+            "send dead-lettered",
+            extra={"event": "dead_lettered", "idempotency_key": cmd.key, "code": e.code},
+        )
+
+    def _count(self, cmd: SendCommand, outcome: Outcome, reason: Reason) -> None:
+        self._d.metrics.sends.labels(outcome.value, reason.value, cmd.category.value).inc()
+
+
+_CONFLICT = "idempotency_key was already used for a request with different content"
+_STORE_DOWN = Decision(
+    False, Reason.STORE_UNAVAILABLE, "consent store unavailable; failing closed", 1.0
+)
+
+
+def _failure(err: GraphError, c: Classification) -> SendFailure:
+    return SendFailure(
+        code=err.code or 0,
+        error_class=c.error_class,
+        retryable=c.retryable,
+        message=str(err),
+        fbtrace_id=err.fbtrace_id,
+        http_status=err.http_status,
+        subcode=err.subcode or 0,
+    )

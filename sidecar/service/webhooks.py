@@ -1,0 +1,291 @@
+"""Webhook handling: verify, parse, apply effects, deduplicate (SPEC §3.2, §4.1–4.6).
+
+Order: size cap → source allowlist → per-IP rate limit → signature → parse →
+effects → dedup claim. Effects (service window, opt-out/opt-in, status
+records, in-doubt resolution) are idempotent per event key and run *before*
+the claim, so a crash between the two loses nothing: the re-delivery applies
+them again as no-ops and is then claimed. Only the claim winner reports an
+event as new, counts metrics and hands it to the app. An opt-out is durable
+before this returns, for every replica.
+
+    handler = WebhookHandler(deps, WebhookSettings.from_settings(settings))
+    outcome = await handler.handle(body, signature, remote_ip, headers)
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sidecar.config import Settings
+from sidecar.errors import WebhookParseError
+from sidecar.policy.numbers import from_wa_id
+from sidecar.policy.optout import NO_MATCH, KeywordIntent, KeywordMatch, OptOutMatcher
+from sidecar.policy.retry import OPT_OUT_CODES
+from sidecar.policy.signature import SignatureProblem, SignatureVerifier
+from sidecar.policy.source import SourcePolicy
+from sidecar.policy.types import Category
+from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, Proof
+from sidecar.service.subjects import SubjectDirectory
+from sidecar.stores.base import DedupStore, StateStore, StatusRecord
+from sidecar.telemetry.metrics import Metrics
+from sidecar.whatsapp.webhooks import (
+    Event,
+    InboundMessage,
+    PreferenceUpdate,
+    StatusUpdate,
+    parse_delivery,
+)
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_ACTOR = "webhook"
+_MARKETING = (Category.MARKETING,)
+
+
+class Rejection(enum.Enum):
+    NONE = "none"
+    BAD_SIGNATURE = "bad_signature"
+    MISSING_SIGNATURE = "missing_signature"
+    MALFORMED_SIGNATURE = "malformed_signature"
+    UNSUPPORTED_SIGNATURE = "unsupported_signature"
+    NOT_CONFIGURED = "not_configured"
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    RATE_LIMITED = "rate_limited"
+    MALFORMED_PAYLOAD = "malformed_payload"
+    TOO_LARGE = "too_large"
+
+
+_FROM_SIGNATURE = {
+    SignatureProblem.MISSING: Rejection.MISSING_SIGNATURE,
+    SignatureProblem.MALFORMED: Rejection.MALFORMED_SIGNATURE,
+    SignatureProblem.UNSUPPORTED: Rejection.UNSUPPORTED_SIGNATURE,
+    SignatureProblem.MISMATCH: Rejection.BAD_SIGNATURE,
+    SignatureProblem.NOT_CONFIGURED: Rejection.NOT_CONFIGURED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An event with what the sidecar did about it."""
+
+    event: Event
+    opt_out: bool = False
+    opt_in: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    rejection: Rejection
+    detail: str = ""
+    events: tuple[Applied, ...] = ()
+    duplicate: bool = False
+    duplicate_events: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return self.rejection is Rejection.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    max_body: int
+    dedup_ttl: float
+    honour_opt_in: bool
+    rate_limit: str
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> WebhookSettings:
+        return cls(s.webhook_max_body, s.dedup_ttl, s.honour_opt_in_keywords, s.webhook_rate_limit)
+
+
+class RateLimiter:
+    """Per-source-IP moving-window limit over a ``limits`` async storage."""
+
+    def __init__(self, storage: Any, limit: str) -> None:
+        from limits import parse
+        from limits.aio.strategies import MovingWindowRateLimiter
+
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._item = parse(limit)
+
+    async def allow(self, ip: str) -> bool:
+        allowed: bool = await self._limiter.hit(self._item, "webhook", ip)
+        return allowed
+
+
+@dataclass(slots=True)
+class WebhookDeps:
+    state: StateStore
+    dedup: DedupStore
+    directory: SubjectDirectory
+    consent: ConsentManager
+    verifier: SignatureVerifier
+    source: SourcePolicy
+    matcher: OptOutMatcher
+    metrics: Metrics
+    limiter: RateLimiter | None = None
+
+
+class WebhookHandler:
+    """Verifies and applies webhook deliveries."""
+
+    def __init__(
+        self, deps: WebhookDeps, settings: WebhookSettings, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._d = deps
+        self._s = settings
+        self._clock = clock
+
+    def reject(self, rejection: Rejection, detail: str) -> WebhookOutcome:
+        self._d.metrics.signature_failures.labels(rejection.value).inc()
+        return WebhookOutcome(rejection, detail)
+
+    async def handle(
+        self,
+        body: bytes,
+        signature: str,
+        remote_ip: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> WebhookOutcome:
+        started = time.perf_counter()
+        d = self._d
+        if len(body) > self._s.max_body:
+            return self.reject(Rejection.TOO_LARGE, f"body exceeds {self._s.max_body} bytes")
+        forwarded = headers.get("x-forwarded-for") if headers else None
+        ip = d.source.client_ip(remote_ip, forwarded)
+        if not d.source.allowed(ip):
+            return self.reject(Rejection.IP_NOT_ALLOWED, "source address not in the allowlist")
+        if d.limiter is not None and not await d.limiter.allow(ip or "unknown"):
+            return self.reject(Rejection.RATE_LIMITED, "too many deliveries from this source")
+        verdict = d.verifier.verify(body, signature)
+        if not verdict.ok:
+            rejection = _FROM_SIGNATURE[verdict.problem]
+            return self.reject(rejection, f"signature {verdict.problem.value}")
+        d.metrics.signature_matches.labels(str(verdict.secret_index)).inc()
+        try:
+            events = parse_delivery(body)
+        except WebhookParseError as exc:
+            return self.reject(Rejection.MALFORMED_PAYLOAD, str(exc))
+        applied = [await self._apply(event) for event in events]
+        fresh = await d.dedup.claim([e.dedup_key for e in events], self._s.dedup_ttl, self._clock())
+        new = tuple(a for a, first in zip(applied, fresh, strict=True) if first)
+        for a in applied:
+            d.metrics.webhook_events.labels(_kind(a.event), "false" if a in new else "true").inc()
+        for a in new:
+            if isinstance(a.event, StatusUpdate):
+                d.metrics.statuses.labels(a.event.status).inc()
+        d.metrics.webhook_latency.observe(time.perf_counter() - started)
+        return WebhookOutcome(
+            Rejection.NONE,
+            events=new,
+            duplicate=bool(events) and not new,
+            duplicate_events=len(events) - len(new),
+        )
+
+    # ------------------------------------------------------------------ effects
+
+    async def _apply(self, event: Event) -> Applied:
+        if isinstance(event, InboundMessage):
+            return await self._inbound(event)
+        if isinstance(event, StatusUpdate):
+            return await self._status(event)
+        if isinstance(event, PreferenceUpdate):
+            return await self._preference(event)
+        return Applied(event)
+
+    async def _inbound(self, msg: InboundMessage) -> Applied:
+        e164 = from_wa_id(msg.from_number)
+        if e164 is None:
+            log.warning("inbound message from an invalid number", extra={"event": "bad_sender"})
+            return Applied(msg)
+        subject = await self._d.directory.find_or_create(e164)
+        await self._d.state.touch_window(msg.phone_number_id, subject.id, float(msg.timestamp))
+        match = self._keyword(msg)
+        if match.intent is KeywordIntent.OPT_OUT:
+            proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
+            await self._d.consent.revoke(
+                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=msg.dedup_key
+            )
+            return Applied(msg, opt_out=True)
+        if match.intent is KeywordIntent.OPT_IN and self._s.honour_opt_in:
+            proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
+            await self._d.consent.opt_in(
+                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=msg.dedup_key
+            )
+            return Applied(msg, opt_in=True)
+        return Applied(msg)
+
+    def _keyword(self, msg: InboundMessage) -> KeywordMatch:
+        matcher = self._d.matcher
+        if msg.button_payload:
+            match = matcher.match_payload(msg.button_payload)
+            if match.intent is not KeywordIntent.NONE:
+                return match
+        if msg.button_text:
+            return matcher.match_text(msg.button_text)
+        return matcher.match_text(msg.text) if msg.text else NO_MATCH
+
+    async def _status(self, status: StatusUpdate) -> Applied:
+        state = self._d.state
+        code = status.errors[0].code if status.errors else 0
+        await state.record_status(
+            StatusRecord(
+                message_id=status.id,
+                status=status.status,
+                timestamp=status.timestamp,
+                phone_number_id=status.phone_number_id,
+                error_code=code,
+                category=status.pricing_category,
+            )
+        )
+        if status.callback_data:
+            await state.resolve_by_callback(
+                status.callback_data, status.id, status.status, self._clock()
+            )
+        if status.status == "failed" and any(e.code in OPT_OUT_CODES for e in status.errors):
+            e164 = from_wa_id(status.recipient_id)
+            if e164 is not None:
+                proof = Proof(source=f"graph:{code}", evidence=f"wamid:{status.id}")
+                await self._d.consent.revoke(
+                    e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=status.dedup_key
+                )
+                return Applied(status, opt_out=True)
+        return Applied(status)
+
+    async def _preference(self, pref: PreferenceUpdate) -> Applied:
+        e164 = from_wa_id(pref.wa_id)
+        if e164 is None:
+            return Applied(pref)
+        proof = Proof(source=f"user_preferences:{pref.value}", evidence=pref.detail[:200])
+        if pref.value == "stop":
+            await self._d.consent.revoke(
+                e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=pref.dedup_key
+            )
+            return Applied(pref, opt_out=True)
+        if pref.value == "resume" and self._s.honour_opt_in:
+            await self._d.consent.opt_in(
+                e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=pref.dedup_key
+            )
+            return Applied(pref, opt_in=True)
+        return Applied(pref)
+
+    async def opt_out_from_graph(self, e164: str, category: str, source: str) -> None:
+        """Hook for the sender: a synchronous 131050 is an opt-out too."""
+        await self._d.consent.revoke(
+            e164, (Category(category),), Proof(source=source), actor="graph"
+        )
+
+
+def _kind(event: Event) -> str:
+    if isinstance(event, InboundMessage):
+        return "message"
+    if isinstance(event, StatusUpdate):
+        return "status"
+    if isinstance(event, PreferenceUpdate):
+        return "preference"
+    return "error"

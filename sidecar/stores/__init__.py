@@ -1,0 +1,1 @@
+"""Storage backends behind one Protocol per concern (see ``base.py``)."""

@@ -1,0 +1,395 @@
+"""Store contracts: one small Protocol per concern.
+
+Backends implement primitives only; cross-cutting concerns (encryption of
+personal data, blind indexes, metrics, timeouts) live in the services that
+call them. Every backend passes the same contract suite
+(``tests/integration/test_store_contract.py``).
+
+Who implements what (``factory.py`` is the only place that picks):
+
+    concern          embedded (default)    scale-out
+    QuotaStore       memory                redis
+    DedupStore       sqlite                redis
+    StateStore       sqlite                postgresql
+      (subjects, consent, suppression, service window, sends/idempotency,
+       dead letters, outbox, audit)
+
+Rules for every backend:
+- A method that returns has made its write durable (SQLite WAL commit,
+  PostgreSQL commit); a crash afterwards loses nothing.
+- Failures to reach the backend raise ``StoreUnavailable``; nothing else
+  escapes except programming errors.
+- Phone numbers never reach a store in plaintext: callers pass blind indexes
+  and ciphertexts (``bytes``) produced by ``sidecar.crypto``.
+- Times are Unix seconds (float) supplied by the caller unless stated.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+# --------------------------------------------------------------------------- quotas
+
+
+@runtime_checkable
+class QuotaStore(Protocol):
+    """Rate limits shared by every replica that points at the same backend.
+
+    ``acquire`` is GCRA (a token bucket in one timestamp per key): ``rate``
+    tokens per second, at most ``burst`` at once. Atomic per key. The clock is
+    the backend's own (Redis ``TIME``), so replica clocks do not matter.
+    """
+
+    async def acquire(self, key: str, rate: float, burst: float, cost: int = 1) -> float:
+        """Take ``cost`` tokens if available and return 0.0; otherwise take
+        nothing and return the seconds until they would be available."""
+        ...
+
+    async def peek(self, key: str, rate: float, burst: float, cost: int = 1) -> float:
+        """Like ``acquire`` but never takes a token (for ``Check``)."""
+        ...
+
+    async def add_unique(self, key: str, member: str, window: float, limit: int) -> bool:
+        """Rolling-window distinct-member cap (messaging tier): record ``member``
+        and return True if, counting it, at most ``limit`` distinct members were
+        seen in the last ``window`` seconds; a member already inside the window
+        always passes. Returns False (recording nothing) when over the cap."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable if the backend cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- dedup
+
+
+@runtime_checkable
+class DedupStore(Protocol):
+    """Remembers processed webhook event keys for a TTL (Meta re-delivers)."""
+
+    async def claim(self, keys: Sequence[str], ttl: float, now: float) -> list[bool]:
+        """Atomically mark each key as seen; True where this call was first.
+
+        Two concurrent claims of one key: exactly one gets True.
+        """
+        ...
+
+    async def purge_expired(self, now: float) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- state records
+
+
+class ConsentAction(enum.Enum):
+    GRANT = "grant"
+    REVOKE = "revoke"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A phone number we hold data about: blind index + ciphertexts only."""
+
+    id: str
+    blind_index: str
+    number_ct: bytes
+    wrapped_dek: bytes
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """One append-only consent event. ``proof_ct`` is the encrypted proof JSON
+    (source, notice_version, jurisdiction, evidence, reason) under the subject's
+    data key; ``event_key`` makes re-application of one webhook event a no-op."""
+
+    id: str
+    subject_id: str
+    category: str
+    action: ConsentAction
+    recorded_at: float
+    actor: str
+    proof_ct: bytes
+    event_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentSnapshot:
+    """What ``Check`` needs, read in one round trip."""
+
+    suppressed: frozenset[str]
+    current: dict[str, ConsentAction]
+
+
+class SendState(enum.Enum):
+    """Lifecycle of an idempotent send."""
+
+    QUEUED = "queued"  # in the outbox, Graph not called
+    IN_FLIGHT = "in_flight"  # intent recorded; a Graph call may be under way
+    DONE = "done"  # final outcome stored
+
+
+OUTCOME_SENT = "sent"
+"""The outcome ``resolve_by_callback`` stores (``service.models.Outcome.SENT``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """The idempotency/message record of one send (no plaintext number)."""
+
+    key: str
+    fingerprint: str
+    state: SendState
+    owner: str
+    phone_number_id: str
+    category: str
+    subject_id: str = ""
+    to_masked: str = ""
+    outcome: str = ""
+    message_id: str = ""
+    response: bytes = b""
+    delivery_status: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    request_ct: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRecord:
+    id: str
+    key: str
+    phone_number_id: str
+    category: str
+    to_masked: str
+    error_json: str
+    attempts: int
+    created_at: float
+    request_ct: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One hash-chained audit entry; ``hash`` commits to ``prev_hash``."""
+
+    seq: int
+    time: float
+    actor: str
+    action: str
+    subject_index: str
+    detail_json: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A delivery status from a webhook, kept for KPIs."""
+
+    message_id: str
+    status: str
+    timestamp: int
+    phone_number_id: str
+    error_code: int = 0
+    category: str = ""
+
+
+@dataclass(slots=True)
+class SubjectData:
+    """Everything held about one subject, for export and erasure receipts."""
+
+    subject: Subject | None
+    consent: list[ConsentRecord] = field(default_factory=list)
+    windows: dict[str, float] = field(default_factory=dict)
+    sends: list[SendRecord] = field(default_factory=list)
+    suppressed: frozenset[str] = frozenset()
+
+
+# --------------------------------------------------------------------------- state
+
+
+@runtime_checkable
+class SubjectStore(Protocol):
+    """Phone numbers as subjects: lookup by truncated blind index returns
+    candidates, which the caller decrypts and compares."""
+
+    async def subjects_by_index(self, blind_index: str) -> list[Subject]: ...
+
+    async def create_subject(self, subject: Subject, same: Callable[[Subject], bool]) -> Subject:
+        """Return the existing subject with ``subject.blind_index`` for which
+        ``same(candidate)`` is true (the caller decrypts and compares), else
+        insert ``subject`` and return it. Serialised per blind index, so two
+        replicas creating one number at once end with one subject."""
+        ...
+
+    async def delete_subject(self, subject_id: str) -> dict[str, int]:
+        """Delete the subject, its wrapped data key and every row keyed by it
+        (consent, windows, sends, dead letters); returns counts per kind."""
+        ...
+
+
+@runtime_checkable
+class ConsentStore(Protocol):
+    """Append-only consent history, current state and the suppression list."""
+
+    async def append_consent(
+        self, record: ConsentRecord, suppression_index: str, *, lift_suppression: bool
+    ) -> bool:
+        """Append ``record`` and update current state in one transaction.
+
+        Current state is last-writer-by-``recorded_at``; a REVOKE wins a tie.
+        A REVOKE adds ``(suppression_index, category)`` to the suppression
+        list; a GRANT removes it only if ``lift_suppression``. Returns False
+        (and changes nothing) when ``record.event_key`` was applied before.
+        """
+        ...
+
+    async def consent_history(self, subject_id: str) -> list[ConsentRecord]: ...
+
+    async def snapshot(self, subject_id: str | None, suppression_index: str) -> ConsentSnapshot:
+        """Suppressed categories and current action per category, one round trip."""
+        ...
+
+    async def suppress(self, suppression_index: str, categories: Sequence[str], now: float) -> None:
+        """Add suppression entries without a subject (erasure keeps these)."""
+        ...
+
+
+@runtime_checkable
+class WindowStore(Protocol):
+    """Last inbound message time per (business phone number id, subject)."""
+
+    async def touch_window(self, phone_number_id: str, subject_id: str, at: float) -> None:
+        """Record an inbound message; keeps the maximum time (idempotent)."""
+        ...
+
+    async def last_inbound(self, phone_number_id: str, subject_id: str) -> float | None: ...
+
+
+@runtime_checkable
+class SendStore(Protocol):
+    """Idempotency records, which double as message records (retention applies)."""
+
+    async def begin_send(self, record: SendRecord) -> SendRecord | None:
+        """Insert ``record`` if its key is new and return None; otherwise
+        return the existing record unchanged. Atomic."""
+        ...
+
+    async def begin_sends(self, records: Sequence[SendRecord]) -> list[SendRecord | None]:
+        """``begin_send`` for many records in one transaction (same semantics)."""
+        ...
+
+    async def finish_send(
+        self, key: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> None:
+        """Store the final outcome (state DONE)."""
+        ...
+
+    async def finish_sends(
+        self, results: Sequence[tuple[str, str, str, bytes]], now: float
+    ) -> None:
+        """``finish_send`` for many (key, outcome, message_id, response) at once."""
+        ...
+
+    async def mark_in_flight(self, keys: Sequence[str], owner: str, now: float) -> None:
+        """QUEUED → IN_FLIGHT for ``keys``, owned by ``owner``."""
+        ...
+
+    async def get_send(self, key: str) -> SendRecord | None: ...
+
+    async def list_in_doubt(self, owner: str, limit: int, after_key: str = "") -> list[SendRecord]:
+        """IN_FLIGHT records not owned by ``owner`` (a crashed incarnation)."""
+        ...
+
+    async def resolve_by_callback(
+        self, key: str, message_id: str, delivery_status: str, now: float
+    ) -> bool:
+        """A status webhook carried ``key`` back: set the delivery status and,
+        if the record was IN_FLIGHT, finish it as sent. Returns True if found."""
+        ...
+
+    async def record_status(self, status: StatusRecord) -> None:
+        """Keep a delivery status for KPIs; also updates the matching send's
+        ``delivery_status`` by message id."""
+        ...
+
+    async def status_counts(self, since: float) -> dict[str, int]:
+        """Count of statuses by status name since ``since`` (KPIs)."""
+        ...
+
+    async def purge_sends(self, older_than: float) -> int: ...
+
+
+@runtime_checkable
+class DeadLetterStore(Protocol):
+    async def put_dead_letter(self, record: DeadLetterRecord) -> None: ...
+
+    async def list_dead_letters(self, limit: int, after_id: str = "") -> list[DeadLetterRecord]: ...
+
+    async def take_dead_letter(self, dead_letter_id: str) -> DeadLetterRecord | None:
+        """Remove and return one dead letter (for requeueing)."""
+        ...
+
+
+@runtime_checkable
+class OutboxStore(Protocol):
+    async def enqueue(self, records: Sequence[SendRecord]) -> list[SendRecord | None]:
+        """Like ``begin_sends`` with state QUEUED and the encrypted request."""
+        ...
+
+    async def claim_queued(self, owner: str, limit: int, now: float) -> list[SendRecord]:
+        """Atomically move up to ``limit`` QUEUED records to IN_FLIGHT for
+        ``owner`` (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), oldest first."""
+        ...
+
+
+@runtime_checkable
+class AuditStore(Protocol):
+    async def append_audit(
+        self, time: float, actor: str, action: str, subject_index: str, detail_json: str
+    ) -> AuditRecord:
+        """Append one entry, chaining it to the previous one atomically."""
+        ...
+
+    async def audit_entries(
+        self, after_seq: int, limit: int, subject_index: str = ""
+    ) -> list[AuditRecord]: ...
+
+
+@runtime_checkable
+class StateStore(
+    SubjectStore,
+    ConsentStore,
+    WindowStore,
+    SendStore,
+    DeadLetterStore,
+    OutboxStore,
+    AuditStore,
+    Protocol,
+):
+    """The durable state of one deployment (SQLite or PostgreSQL)."""
+
+    async def open(self) -> None:
+        """Connect and apply migrations (under a lock where shared)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def subject_data(self, subject_id: str, suppression_index: str = "") -> SubjectData:
+        """Everything keyed by ``subject_id``; ``suppressed`` needs the
+        subject's ``suppression_index`` (suppression is not keyed by subject)."""
+        ...
+
+    async def get_meta(self, key: str) -> str | None:
+        """Small key/value settings kept with the state (e.g. key ids in use)."""
+        ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...

@@ -1,0 +1,391 @@
+"""The embedded durable backend: ``StateStore`` and ``DedupStore`` on one SQLite file.
+
+One ``aiosqlite`` connection owns one worker thread; every operation is a
+plain function from ``sqlite_sql``/``sqlite_send_sql`` queued to that thread
+whole, so the event loop never blocks on I/O and no coroutine's statement
+can land inside another's transaction. Operations submitted in the same
+loop turn travel together: one thread hop for the lot.
+Multi-row writes use ``BEGIN IMMEDIATE``, which also serialises them against
+other processes on the same file (they wait up to ``BUSY_TIMEOUT_MS``).
+
+Every method that writes has committed when it returns; with WAL and
+``synchronous=NORMAL`` that survives kill -9 (see ``sqlite_schema``).
+``sqlite3``/``OS`` failures become ``StoreUnavailable``; constraint and
+misuse errors are bugs and propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import aiosqlite
+
+from sidecar.errors import StoreUnavailable
+from sidecar.stores import sqlite_send_sql as sends
+from sidecar.stores import sqlite_sql as sql
+from sidecar.stores.base import (
+    AuditRecord,
+    ConsentRecord,
+    ConsentSnapshot,
+    DeadLetterRecord,
+    SendRecord,
+    SendState,
+    StatusRecord,
+    Subject,
+    SubjectData,
+)
+from sidecar.stores.sqlite_schema import prepare
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_BUGS = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+    sqlite3.NotSupportedError,
+)
+_PURGE_CHUNK = 5000  # rows per transaction, so a large purge never holds the lock long
+
+
+class _Link:
+    """The connection and its worker thread, shared by the state and dedup views."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        try:
+            # A failed aiosqlite connect leaves its thread to finish later, which
+            # may outlive the loop; so first make sure the file can be opened.
+            if str(self.path) != ":memory:":
+                await asyncio.to_thread(_check_openable, self.path)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+            self._db = await aiosqlite.connect(
+                self.path, isolation_level=None, cached_statements=256
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(_describe(exc)) from exc
+        try:
+            await self.run(prepare)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def run(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``fn(connection, …)`` on the worker thread.
+
+        Operations submitted in one event-loop turn share one thread hop (the
+        hop, not the SQL, is most of an operation's CPU); each still runs on
+        its own, in submission order, with its own result or error.
+        """
+        if self._db is None:
+            raise StoreUnavailable("SQLite store is not open")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append((partial(fn, *args, **kwargs), future))
+        try:
+            return await future
+        except _BUGS:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(_describe(exc)) from exc
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        db = self._db
+        if db is None:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(StoreUnavailable("SQLite store is not open"))
+            return
+        # aiosqlite's public methods take one statement per hop; its runner
+        # takes any callable, so a whole batch of transactions is one hop.
+        hop = asyncio.ensure_future(
+            db._execute(_run_batch, db._conn, [op for op, _ in batch])  # type: ignore[no-untyped-call]  # aiosqlite leaves its runner unannotated
+        )
+        hop.add_done_callback(partial(_settle, [future for _, future in batch]))
+
+    async def write(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Like ``run`` inside ``BEGIN IMMEDIATE`` … ``COMMIT``."""
+
+        def transaction(db: sqlite3.Connection) -> T:
+            return sql.write(db, fn, *args, **kwargs)
+
+        return await self.run(transaction)
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is None:
+            return
+        # Only statistics for the planner: closing matters more.
+        with contextlib.suppress(sqlite3.Error):
+            await db.execute("PRAGMA optimize")
+        await db.close()
+
+
+def _describe(exc: BaseException) -> str:
+    # sqlite3 messages are fixed library texts; they never carry bound values.
+    name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+    return f"SQLite state unavailable: {name}: {exc}"
+
+
+def _run_batch(
+    db: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]
+) -> list[tuple[bool, Any]]:
+    """On the worker thread: run each operation, keeping its result or error."""
+    outcomes: list[tuple[bool, Any]] = []
+    for op in ops:
+        try:
+            outcomes.append((True, op(db)))
+        except Exception as exc:  # handed to the operation's own caller
+            outcomes.append((False, exc))
+    return outcomes
+
+
+def _settle(
+    futures: list[asyncio.Future[Any]], hop: asyncio.Future[list[tuple[bool, Any]]]
+) -> None:
+    """On the loop: give each waiting operation its outcome."""
+    if hop.cancelled() or hop.exception() is not None:
+        error = hop.exception() if not hop.cancelled() else None
+        for future in futures:
+            if not future.done():
+                future.set_exception(error or StoreUnavailable("SQLite operation cancelled"))
+        return
+    for future, (ok, value) in zip(futures, hop.result(), strict=True):
+        if future.done():  # the caller was cancelled; the operation ran anyway
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _check_openable(path: str | Path) -> None:
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+def _ping(db: sqlite3.Connection) -> None:
+    db.execute("SELECT 1").fetchone()
+
+
+class SqliteStateStore:
+    """``StateStore`` on one SQLite file (``sqlite:///path.db``).
+
+        state = SqliteStateStore("/var/lib/wa-sidecar/state.db")
+        await state.open()                      # PRAGMAs + migrations
+        dedup = state.dedup()                   # same file, same thread
+        await state.begin_send(record)
+        await state.close()
+
+    ``":memory:"`` works for tests (one connection, gone on close).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._link = _Link(path)
+
+    def dedup(self) -> SqliteDedupStore:
+        """The ``DedupStore`` on this store's connection (closed with it)."""
+        return SqliteDedupStore(self._link)
+
+    async def open(self) -> None:
+        await self._link.open()
+
+    async def ping(self) -> None:
+        await self._link.run(_ping)
+
+    async def close(self) -> None:
+        await self._link.close()
+
+    # ----------------------------------------------------------------------- subjects
+
+    async def subjects_by_index(self, blind_index: str) -> list[Subject]:
+        return await self._link.run(sql.subjects_by_index, blind_index)
+
+    async def create_subject(self, subject: Subject, same: Callable[[Subject], bool]) -> Subject:
+        """See ``SubjectStore.create_subject``. ``same`` runs on the event loop,
+        never inside the transaction: we compare the candidates, then insert
+        only if no new candidate appeared meanwhile, else compare those too."""
+        candidates = await self.subjects_by_index(subject.blind_index)
+        checked: set[str] = set()
+        while True:
+            for candidate in candidates:
+                if candidate.id not in checked:
+                    if same(candidate):
+                        return candidate
+                    checked.add(candidate.id)
+            fresh = await self._link.write(sql.insert_subject_unless, subject, frozenset(checked))
+            if fresh is None:
+                return subject
+            candidates = fresh
+
+    async def delete_subject(self, subject_id: str) -> dict[str, int]:
+        """Counts per kind: subject, consent, consent_state, windows, sends,
+        dead_letters, statuses. Suppression rows stay (keyed by suppression index)."""
+        return await self._link.write(sql.delete_subject, subject_id)
+
+    async def subject_data(self, subject_id: str, suppression_index: str = "") -> SubjectData:
+        return await self._link.run(sql.subject_data, subject_id, suppression_index)
+
+    # ----------------------------------------------------------------------- consent
+
+    async def append_consent(
+        self, record: ConsentRecord, suppression_index: str, *, lift_suppression: bool
+    ) -> bool:
+        return await self._link.write(
+            sql.append_consent, record, suppression_index, lift_suppression
+        )
+
+    async def consent_history(self, subject_id: str) -> list[ConsentRecord]:
+        return await self._link.run(sql.consent_history, subject_id)
+
+    async def snapshot(self, subject_id: str | None, suppression_index: str) -> ConsentSnapshot:
+        return await self._link.run(sql.snapshot, subject_id, suppression_index)
+
+    async def suppress(self, suppression_index: str, categories: Sequence[str], now: float) -> None:
+        await self._link.write(sql.suppress, suppression_index, categories, now)
+
+    # ----------------------------------------------------------------------- windows
+
+    async def touch_window(self, phone_number_id: str, subject_id: str, at: float) -> None:
+        await self._link.run(sql.touch_window, phone_number_id, subject_id, at)
+
+    async def last_inbound(self, phone_number_id: str, subject_id: str) -> float | None:
+        return await self._link.run(sql.last_inbound, phone_number_id, subject_id)
+
+    # ----------------------------------------------------------------------- sends
+
+    async def begin_send(self, record: SendRecord) -> SendRecord | None:
+        return await self._link.run(sends.begin_send, record)
+
+    async def begin_sends(self, records: Sequence[SendRecord]) -> list[SendRecord | None]:
+        return await self._link.write(sends.begin_sends, records)
+
+    async def finish_send(
+        self, key: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> None:
+        await self._link.run(sends.finish_send, key, outcome, message_id, response, now)
+
+    async def finish_sends(
+        self, results: Sequence[tuple[str, str, str, bytes]], now: float
+    ) -> None:
+        await self._link.write(sends.finish_sends, results, now)
+
+    async def mark_in_flight(self, keys: Sequence[str], owner: str, now: float) -> None:
+        await self._link.write(sends.mark_in_flight, keys, owner, now)
+
+    async def get_send(self, key: str) -> SendRecord | None:
+        return await self._link.run(sends.get_send, key)
+
+    async def list_in_doubt(self, owner: str, limit: int, after_key: str = "") -> list[SendRecord]:
+        return await self._link.run(sends.list_in_doubt, owner, limit, after_key)
+
+    async def resolve_by_callback(
+        self, key: str, message_id: str, delivery_status: str, now: float
+    ) -> bool:
+        return await self._link.run(
+            sends.resolve_by_callback, key, message_id, delivery_status, now
+        )
+
+    async def record_status(self, status: StatusRecord) -> None:
+        await self._link.write(sends.record_status, status)
+
+    async def status_counts(self, since: float) -> dict[str, int]:
+        return await self._link.run(sends.status_counts, since)
+
+    async def purge_sends(self, older_than: float) -> int:
+        """Delete finished sends (and statuses) created before ``older_than``,
+        a chunk per transaction; queued and in-flight records are kept."""
+        total = 0
+        while True:
+            done, statuses = await self._link.write(
+                sends.purge_sends_chunk, older_than, _PURGE_CHUNK
+            )
+            total += done
+            if done < _PURGE_CHUNK and statuses < _PURGE_CHUNK:
+                return total
+
+    # ----------------------------------------------------------------------- dead letters
+
+    async def put_dead_letter(self, record: DeadLetterRecord) -> None:
+        await self._link.run(sends.put_dead_letter, record)
+
+    async def list_dead_letters(self, limit: int, after_id: str = "") -> list[DeadLetterRecord]:
+        return await self._link.run(sends.list_dead_letters, limit, after_id)
+
+    async def take_dead_letter(self, dead_letter_id: str) -> DeadLetterRecord | None:
+        return await self._link.write(sends.take_dead_letter, dead_letter_id)
+
+    # ----------------------------------------------------------------------- outbox
+
+    async def enqueue(self, records: Sequence[SendRecord]) -> list[SendRecord | None]:
+        return await self._link.write(sends.begin_sends, records, SendState.QUEUED)
+
+    async def claim_queued(self, owner: str, limit: int, now: float) -> list[SendRecord]:
+        return await self._link.write(sends.claim_queued, owner, limit, now)
+
+    # ----------------------------------------------------------------------- audit, meta
+
+    async def append_audit(
+        self, time: float, actor: str, action: str, subject_index: str, detail_json: str
+    ) -> AuditRecord:
+        return await self._link.write(
+            sql.append_audit, time, actor, action, subject_index, detail_json
+        )
+
+    async def audit_entries(
+        self, after_seq: int, limit: int, subject_index: str = ""
+    ) -> list[AuditRecord]:
+        return await self._link.run(sql.audit_entries, after_seq, limit, subject_index)
+
+    async def get_meta(self, key: str) -> str | None:
+        return await self._link.run(sql.get_meta, key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._link.run(sql.set_meta, key, value)
+
+
+class SqliteDedupStore:
+    """``DedupStore`` on the state store's file: ``SqliteStateStore.dedup()``.
+
+    Claims survive restarts, so a webhook re-delivered after a crash is still
+    recognised. ``close`` is a no-op: the state store owns the connection.
+    """
+
+    def __init__(self, link: _Link) -> None:
+        self._link = link
+
+    async def claim(self, keys: Sequence[str], ttl: float, now: float) -> list[bool]:
+        if len(keys) == 1:  # one autocommitted statement is its own transaction
+            return await self._link.run(sql.claim, keys, ttl, now)
+        return await self._link.write(sql.claim, keys, ttl, now)
+
+    async def purge_expired(self, now: float) -> int:
+        return await self._link.run(sql.purge_expired, now)
+
+    async def close(self) -> None:
+        return None

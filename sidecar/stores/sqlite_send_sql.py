@@ -1,0 +1,263 @@
+"""The SQL of sends, the outbox, delivery statuses and dead letters (see ``sqlite_sql``)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sidecar.stores.base import (
+    OUTCOME_SENT,
+    DeadLetterRecord,
+    SendRecord,
+    SendState,
+    StatusRecord,
+)
+
+Row = Any  # sqlite3 rows are untyped tuples
+
+_STATES = {s.value: s for s in SendState}
+
+
+SEND_COLUMNS = (
+    "key, fingerprint, state, owner, phone_number_id, category, subject_id, to_masked,"
+    " outcome, message_id, response, delivery_status, created_at, updated_at, request_ct"
+)
+SEND_SELECT = f"SELECT {SEND_COLUMNS} FROM sends"
+_INSERT_SEND = (
+    f"INSERT INTO sends ({SEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (key) DO NOTHING"
+)
+# Statuses arrive out of order; the delivery status only moves forward.
+_RANK = (
+    "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3"
+    " WHEN 'failed' THEN 4 ELSE 0 END"
+)
+_ADVANCE_STATUS = (
+    f"CASE WHEN {_RANK.format(':status')} >= {_RANK.format('delivery_status')}"
+    " THEN :status ELSE delivery_status END"
+)
+
+
+def send_from_row(row: Row) -> SendRecord:
+    return SendRecord(row[0], row[1], _STATES[row[2]], *row[3:])
+
+
+def send_row(r: SendRecord, state: SendState | None = None) -> tuple[object, ...]:
+    return (
+        r.key,
+        r.fingerprint,
+        (state or r.state).value,
+        r.owner,
+        r.phone_number_id,
+        r.category,
+        r.subject_id,
+        r.to_masked,
+        r.outcome,
+        r.message_id,
+        r.response,
+        r.delivery_status,
+        r.created_at,
+        r.updated_at,
+        r.request_ct,
+    )
+
+
+def get_send(db: sqlite3.Connection, key: str) -> SendRecord | None:
+    row = db.execute(SEND_SELECT + " WHERE key = ?", (key,)).fetchone()
+    return send_from_row(row) if row else None
+
+
+def begin_send(db: sqlite3.Connection, record: SendRecord) -> SendRecord | None:
+    """One autocommitted INSERT; a second statement only when the key exists."""
+    if db.execute(_INSERT_SEND, send_row(record)).rowcount:
+        return None
+    return get_send(db, record.key)
+
+
+def begin_sends(
+    db: sqlite3.Connection, records: Sequence[SendRecord], state: SendState | None = None
+) -> list[SendRecord | None]:
+    """Run inside ``write``; ``state`` overrides the records' state (outbox)."""
+    keys = json.dumps([r.key for r in records])
+    existing = {
+        row[0]: send_from_row(row)
+        for row in db.execute(
+            SEND_SELECT + " WHERE key IN (SELECT value FROM json_each(?))", (keys,)
+        )
+    }
+    results: list[SendRecord | None] = []
+    fresh: list[tuple[object, ...]] = []
+    for record in records:
+        if record.key in existing:
+            results.append(existing[record.key])
+            continue
+        # A key repeated within the batch meets the copy inserted just before.
+        existing[record.key] = record if state is None else replace(record, state=state)
+        fresh.append(send_row(record, state))
+        results.append(None)
+    db.executemany(_INSERT_SEND, fresh)
+    return results
+
+
+_FINISH = (
+    "UPDATE sends SET state = 'done', outcome = ?, message_id = ?, response = ?, updated_at = ?"
+    " WHERE key = ?"
+)
+
+
+def finish_send(  # noqa: PLR0917  # mirrors SendStore.finish_send
+    db: sqlite3.Connection, key: str, outcome: str, message_id: str, response: bytes, now: float
+) -> None:
+    db.execute(_FINISH, (outcome, message_id, response, now, key))
+
+
+def finish_sends(
+    db: sqlite3.Connection, results: Sequence[tuple[str, str, str, bytes]], now: float
+) -> None:
+    db.executemany(_FINISH, [(o, m, r, now, k) for k, o, m, r in results])
+
+
+def mark_in_flight(db: sqlite3.Connection, keys: Sequence[str], owner: str, now: float) -> None:
+    db.executemany(
+        "UPDATE sends SET state = 'in_flight', owner = ?, updated_at = ?"
+        " WHERE key = ? AND state = 'queued'",
+        [(owner, now, k) for k in keys],
+    )
+
+
+def list_in_doubt(
+    db: sqlite3.Connection, owner: str, limit: int, after_key: str
+) -> list[SendRecord]:
+    rows = db.execute(
+        SEND_SELECT + " WHERE state = 'in_flight' AND key > ? AND owner != ? ORDER BY key LIMIT ?",
+        (after_key, owner, limit),
+    )
+    return [send_from_row(r) for r in rows]
+
+
+def resolve_by_callback(
+    db: sqlite3.Connection, key: str, message_id: str, delivery_status: str, now: float
+) -> bool:
+    # In an UPDATE every SET expression sees the old row, so both CASEs test
+    # the state before this statement.
+    sql = (
+        f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS},"
+        " message_id = CASE WHEN message_id = '' THEN :message_id ELSE message_id END,"
+        " outcome = CASE WHEN state = 'in_flight' THEN :sent ELSE outcome END,"
+        " state = CASE WHEN state = 'in_flight' THEN 'done' ELSE state END,"
+        " updated_at = :now WHERE key = :key"
+    )
+    params = {
+        "status": delivery_status,
+        "message_id": message_id,
+        "sent": OUTCOME_SENT,
+        "now": now,
+        "key": key,
+    }
+    return db.execute(sql, params).rowcount > 0
+
+
+def record_status(db: sqlite3.Connection, status: StatusRecord) -> None:
+    """Run inside ``write``."""
+    db.execute(
+        "INSERT INTO statuses"
+        " (message_id, status, timestamp, phone_number_id, error_code, category)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            status.message_id,
+            status.status,
+            status.timestamp,
+            status.phone_number_id,
+            status.error_code,
+            status.category,
+        ),
+    )
+    # "message_id != ''" lets SQLite use the partial index.
+    db.execute(
+        f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS}"
+        " WHERE message_id = :message_id AND message_id != ''",
+        {"status": status.status, "message_id": status.message_id},
+    )
+
+
+def status_counts(db: sqlite3.Connection, since: float) -> dict[str, int]:
+    rows = db.execute(
+        "SELECT status, count(*) FROM statuses WHERE timestamp >= ? GROUP BY status", (since,)
+    )
+    return dict(rows.fetchall())
+
+
+def purge_sends_chunk(db: sqlite3.Connection, older_than: float, chunk: int) -> tuple[int, int]:
+    """Delete up to ``chunk`` finished sends and statuses older than the cut-off.
+
+    Queued and in-flight records stay: they are work or evidence, not history.
+    """
+    sends = db.execute(
+        "DELETE FROM sends WHERE rowid IN (SELECT rowid FROM sends"
+        " WHERE created_at < ? AND state = 'done' LIMIT ?)",
+        (older_than, chunk),
+    ).rowcount
+    statuses = db.execute(
+        "DELETE FROM statuses WHERE id IN (SELECT id FROM statuses WHERE timestamp < ? LIMIT ?)",
+        (older_than, chunk),
+    ).rowcount
+    return sends, statuses
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+def claim_queued(db: sqlite3.Connection, owner: str, limit: int, now: float) -> list[SendRecord]:
+    """Run inside ``write``: the write lock makes claims of two workers disjoint."""
+    rows = db.execute(
+        f"UPDATE sends SET state = 'in_flight', owner = ?, updated_at = ? WHERE key IN"
+        f" (SELECT key FROM sends WHERE state = 'queued' ORDER BY created_at, key LIMIT ?)"
+        f" RETURNING {SEND_COLUMNS}",
+        (owner, now, limit),
+    ).fetchall()
+    # RETURNING has no defined order.
+    return sorted((send_from_row(r) for r in rows), key=lambda s: (s.created_at, s.key))
+
+
+# --------------------------------------------------------------------------- dead letters
+
+_DEAD_COLUMNS = (
+    "id, key, phone_number_id, category, to_masked, error_json, attempts, created_at, request_ct"
+)
+
+
+def put_dead_letter(db: sqlite3.Connection, r: DeadLetterRecord) -> None:
+    db.execute(
+        f"INSERT INTO dead_letters ({_DEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        (
+            r.id,
+            r.key,
+            r.phone_number_id,
+            r.category,
+            r.to_masked,
+            r.error_json,
+            r.attempts,
+            r.created_at,
+            r.request_ct,
+        ),
+    )
+
+
+def list_dead_letters(db: sqlite3.Connection, limit: int, after_id: str) -> list[DeadLetterRecord]:
+    rows = db.execute(
+        f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?",
+        (after_id, limit),
+    )
+    return [DeadLetterRecord(*r) for r in rows]
+
+
+def take_dead_letter(db: sqlite3.Connection, dead_letter_id: str) -> DeadLetterRecord | None:
+    """Run inside ``write`` (RETURNING rows are read before the commit)."""
+    rows = db.execute(
+        f"DELETE FROM dead_letters WHERE id = ? RETURNING {_DEAD_COLUMNS}", (dead_letter_id,)
+    ).fetchall()
+    return DeadLetterRecord(*rows[0]) if rows else None

@@ -1,0 +1,1 @@
+"""Logs, metrics and traces. ``setup.py`` alone imports the OpenTelemetry SDK."""

@@ -1,0 +1,222 @@
+"""Run a real sidecar process for tests and benchmarks.
+
+    async with SidecarProcess(tmp_path, env={"WA_SIDECAR_GRAPH_BASE_URL": sim.url}) as proc:
+        stub = send_pb2_grpc.SendServiceStub(proc.channel)
+        await stub.Send(...)
+
+The process is ``python -m sidecar serve`` on free loopback ports, with its
+own SQLite state under ``tmp_path``; ``ready()`` waits on the gRPC health
+``Watch`` stream (no polling) until the server reports SERVING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+DEV_TOKEN = "dev-token"
+DEV_APP_SECRET = "dev-app-secret-for-tests-0123456789"
+DEV_VERIFY_TOKEN = "dev-verify-token"
+PHONE_NUMBER_ID = "106540352242922"
+APP_ID = "1000000000000001"
+# Reconnect quickly while the process starts (gRPC's default first backoff is 1 s).
+_FAST_RECONNECT = [
+    ("grpc.initial_reconnect_backoff_ms", 20),
+    ("grpc.min_reconnect_backoff_ms", 20),
+    ("grpc.max_reconnect_backoff_ms", 100),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def base_env(tmp: Path, graph_url: str = "") -> dict[str, str]:
+    """Environment for a sidecar under test: free ports, private state."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WA_SIDECAR_")}
+    env.update(
+        {
+            "WA_SIDECAR_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+            "WA_SIDECAR_ADMIN_ADDR": f"127.0.0.1:{free_port()}",
+            "WA_SIDECAR_STATE_URL": f"sqlite:///{tmp / 'state.db'}",
+            "WA_SIDECAR_ACCESS_TOKEN": DEV_TOKEN,
+            "WA_SIDECAR_APP_SECRET": DEV_APP_SECRET,
+            "WA_SIDECAR_VERIFY_TOKEN": DEV_VERIFY_TOKEN,
+            "WA_SIDECAR_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+            "WA_SIDECAR_APP_ID": APP_ID,
+            "WA_SIDECAR_RETRY_BASE_DELAY": "0.01",
+            "WA_SIDECAR_RETRY_MAX_DELAY": "0.05",
+            "WA_SIDECAR_SHUTDOWN_GRACE": "10",
+        }
+    )
+    if graph_url:
+        env["WA_SIDECAR_GRAPH_BASE_URL"] = graph_url
+    return env
+
+
+class SidecarProcess:
+    """A ``wa-sidecar serve`` child process with a gRPC channel to it."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        graph_url: str = "",
+        args: tuple[str, ...] = (),
+    ) -> None:
+        self.tmp = tmp
+        self.env = base_env(tmp, graph_url)
+        self.env.update(env or {})
+        self.args = args
+        self.log_path = tmp / f"sidecar-{os.getpid()}-{time.monotonic_ns()}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._channel: grpc.aio.Channel | None = None
+        self.started_at = 0.0
+
+    @property
+    def grpc_addr(self) -> str:
+        return self.env["WA_SIDECAR_GRPC_ADDR"]
+
+    @property
+    def admin_url(self) -> str:
+        return "http://" + self.env["WA_SIDECAR_ADMIN_ADDR"]
+
+    @property
+    def channel(self) -> grpc.aio.Channel:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self.grpc_addr, options=_FAST_RECONNECT)
+        return self._channel
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sidecar", "serve", *self.args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.tmp,
+            )
+
+    async def ready(self, timeout: float = 20.0) -> float:
+        """Wait until health is SERVING; returns seconds since ``start``."""
+        assert self.proc is not None
+        stub = health_pb2_grpc.HealthStub(self.channel)
+
+        async def watch() -> None:
+            while True:
+                await self.channel.channel_ready()
+                try:
+                    async for reply in stub.Watch(health_pb2.HealthCheckRequest(service="")):
+                        if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                            return
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+
+        task = asyncio.ensure_future(watch())
+        exited = asyncio.ensure_future(asyncio.to_thread(self.proc.wait))
+        done, _ = await asyncio.wait({task, exited}, timeout=timeout, return_when="FIRST_COMPLETED")
+        if task in done:
+            exited.cancel()
+            task.result()
+            return time.monotonic() - self.started_at
+        task.cancel()
+        raise RuntimeError(
+            f"sidecar not ready (exit={self.proc.poll()}); log:\n{self.log_text()[-4000:]}"
+        )
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    async def wait(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        return await asyncio.wait_for(asyncio.to_thread(self.proc.wait), timeout)
+
+    async def stop(self) -> int | None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await self.wait(30)
+        except TimeoutError:
+            self.proc.kill()
+            return await self.wait(10)
+
+    def kill(self) -> None:
+        """kill -9: no drain, no cleanup."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    async def __aenter__(self) -> SidecarProcess:
+        self.start()
+        await self.ready()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            await self.stop()
+
+
+def webhook_body(
+    *items: dict[str, object],
+    kind: str = "messages",
+    phone_number_id: str = PHONE_NUMBER_ID,
+    sender: str = "",
+) -> bytes:
+    """A Meta-shaped delivery holding ``items`` (``messages`` or ``statuses``)."""
+    import json
+
+    from sidecar.whatsapp.simulator_webhooks import WebhookUpdate, build_payload
+
+    contact = {"profile": {"name": "Test User"}, "wa_id": sender} if sender else None
+    updates = [
+        WebhookUpdate(phone_number_id, kind, dict(item), contact)  # type: ignore[arg-type]
+        for item in items
+    ]
+    payload = build_payload(updates, waba_id="102290129340398", display_phone_number="15550783881")
+    return json.dumps(payload).encode()
+
+
+def inbound_text(sender_wa_id: str, text: str, wamid: str = "", timestamp: int = 0) -> bytes:
+    """One inbound text message from ``sender_wa_id`` (digits, no ``+``)."""
+    from sidecar.whatsapp.simulator_webhooks import inbound_message_item
+
+    wamid = wamid or f"wamid.test{time.monotonic_ns()}"
+    item = inbound_message_item(wamid, sender_wa_id, timestamp or int(time.time()), text=text)
+    return webhook_body(item, sender=sender_wa_id)
+
+
+def signature(body: bytes, secret: str = DEV_APP_SECRET) -> str:
+    from sidecar.policy.signature import sign
+
+    return sign(body, secret.encode())

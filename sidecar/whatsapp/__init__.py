@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API edge: the Graph client, error codes and webhook models."""

@@ -1,0 +1,584 @@
+"""The store contract (``sidecar/stores/base.py``), run on every backend.
+
+Fixtures in ``tests/conftest.py`` choose the backends; nothing here names
+one. Races are provoked with ``asyncio.gather``, time is passed in or faked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pytest
+
+from sidecar.stores.audit_chain import (
+    DELETED,
+    GENESIS_HASH,
+    INSERTED,
+    MODIFIED,
+    REORDERED,
+    entry_hash,
+    verify_chain,
+)
+from sidecar.stores.base import (
+    OUTCOME_SENT,
+    ConsentAction,
+    ConsentRecord,
+    DeadLetterRecord,
+    DedupStore,
+    QuotaStore,
+    SendRecord,
+    SendState,
+    StateStore,
+    StatusRecord,
+    Subject,
+)
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock, StateBackend
+
+pytestmark = pytest.mark.integration
+
+GRANT, REVOKE = ConsentAction.GRANT, ConsentAction.REVOKE
+_ids = itertools.count()
+
+
+def subject(number: bytes = b"+1555", blind_index: str = "bi-1") -> Subject:
+    return Subject(f"s{next(_ids)}", blind_index, number, b"dek", 1.0)
+
+
+def consent(
+    subject_id: str,
+    action: ConsentAction,
+    at: float,
+    category: str = "MARKETING",
+    event_key: str = "",
+) -> ConsentRecord:
+    return ConsentRecord(
+        f"c{next(_ids)}", subject_id, category, action, at, "tester", b"p", event_key
+    )
+
+
+def send(key: str, **fields: object) -> SendRecord:
+    base = SendRecord(
+        key=key,
+        fingerprint="fp",
+        state=SendState.IN_FLIGHT,
+        owner="me",
+        phone_number_id="pn",
+        category="UTILITY",
+        created_at=10.0,
+        updated_at=10.0,
+        request_ct=b"req",
+    )
+    return replace(base, **fields)
+
+
+async def new_subject(store: StateStore, number: bytes = b"+1555") -> Subject:
+    return await store.create_subject(subject(number), lambda c: c.number_ct == number)
+
+
+# --------------------------------------------------------------------------- subjects
+
+
+async def test_create_subject_returns_the_candidate_the_caller_recognises(
+    state_store: StateStore,
+) -> None:
+    first = await new_subject(state_store, b"+1555")
+    again = await state_store.create_subject(subject(b"+1555"), lambda c: c.number_ct == b"+1555")
+    assert again == first
+
+
+async def test_numbers_sharing_a_blind_index_become_separate_subjects(
+    state_store: StateStore,
+) -> None:
+    a = await new_subject(state_store, b"+1555")
+    b = await new_subject(state_store, b"+1666")
+    assert a.id != b.id
+    assert {s.id for s in await state_store.subjects_by_index("bi-1")} == {a.id, b.id}
+
+
+async def test_concurrent_creation_of_one_number_ends_with_one_subject(
+    state_store: StateStore,
+) -> None:
+    made = await asyncio.gather(*(new_subject(state_store) for _ in range(8)))
+    assert len({s.id for s in made}) == 1
+    assert len(await state_store.subjects_by_index("bi-1")) == 1
+
+
+# --------------------------------------------------------------------------- consent
+
+
+async def test_current_consent_is_the_latest_by_time_not_by_arrival(
+    state_store: StateStore,
+) -> None:
+    s = await new_subject(state_store)
+    assert await state_store.append_consent(consent(s.id, GRANT, 20.0), "", lift_suppression=False)
+    assert await state_store.append_consent(consent(s.id, REVOKE, 10.0), "", lift_suppression=False)
+    snap = await state_store.snapshot(s.id, "sup")
+    assert snap.current == {"MARKETING": GRANT}
+    history = await state_store.consent_history(s.id)
+    assert [c.recorded_at for c in history] == [10.0, 20.0]
+
+
+@pytest.mark.parametrize("order", [(GRANT, REVOKE), (REVOKE, GRANT)])
+async def test_revoke_wins_a_tie_in_either_arrival_order(
+    state_store: StateStore, order: tuple[ConsentAction, ConsentAction]
+) -> None:
+    s = await new_subject(state_store)
+    for action in order:
+        await state_store.append_consent(consent(s.id, action, 5.0), "", lift_suppression=True)
+    assert (await state_store.snapshot(s.id, "")).current == {"MARKETING": REVOKE}
+
+
+async def test_reapplying_an_event_key_is_a_no_op(state_store: StateStore) -> None:
+    s = await new_subject(state_store)
+    first = consent(s.id, REVOKE, 5.0, event_key="wamid.X")
+    assert await state_store.append_consent(first, "sup", lift_suppression=False)
+    replay = consent(s.id, GRANT, 9.0, event_key="wamid.X")
+    assert not await state_store.append_consent(replay, "sup", lift_suppression=True)
+    assert len(await state_store.consent_history(s.id)) == 1
+    snap = await state_store.snapshot(s.id, "sup")
+    assert snap.current == {"MARKETING": REVOKE}
+    assert snap.suppressed == {"MARKETING"}
+
+
+async def test_revoke_suppresses_and_grant_lifts_only_when_asked(state_store: StateStore) -> None:
+    s = await new_subject(state_store)
+    await state_store.append_consent(consent(s.id, REVOKE, 1.0), "sup", lift_suppression=False)
+    assert (await state_store.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
+    await state_store.append_consent(consent(s.id, GRANT, 2.0), "sup", lift_suppression=False)
+    assert (await state_store.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
+    await state_store.append_consent(consent(s.id, GRANT, 3.0), "sup", lift_suppression=True)
+    snap = await state_store.snapshot(s.id, "sup")
+    assert snap.suppressed == frozenset()
+    assert snap.current == {"MARKETING": GRANT}
+
+
+async def test_an_older_grant_arriving_late_does_not_lift_a_newer_opt_out(
+    state_store: StateStore,
+) -> None:
+    s = await new_subject(state_store)
+    await state_store.append_consent(consent(s.id, REVOKE, 9.0), "sup", lift_suppression=False)
+    await state_store.append_consent(consent(s.id, GRANT, 1.0), "sup", lift_suppression=True)
+    assert (await state_store.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
+
+
+async def test_snapshot_without_a_subject_reads_suppression_only(state_store: StateStore) -> None:
+    await state_store.suppress("sup", ["MARKETING", "UTILITY"], now=1.0)
+    await state_store.suppress("sup", ["MARKETING"], now=2.0)  # repeating is harmless
+    await state_store.suppress("other", ["AUTHENTICATION"], now=1.0)
+    snap = await state_store.snapshot(None, "sup")
+    assert snap.suppressed == {"MARKETING", "UTILITY"}
+    assert snap.current == {}
+
+
+# --------------------------------------------------------------------------- windows
+
+
+async def test_service_window_keeps_the_latest_inbound_time(state_store: StateStore) -> None:
+    s = await new_subject(state_store)
+    assert await state_store.last_inbound("pn", s.id) is None
+    await state_store.touch_window("pn", s.id, 50.0)
+    await state_store.touch_window("pn", s.id, 40.0)
+    assert await state_store.last_inbound("pn", s.id) == 50.0
+    assert await state_store.last_inbound("other-pn", s.id) is None
+
+
+# --------------------------------------------------------------------------- sends
+
+
+async def test_begin_send_is_idempotent_and_returns_the_existing_record(
+    state_store: StateStore,
+) -> None:
+    assert await state_store.begin_send(send("k1", fingerprint="a")) is None
+    existing = await state_store.begin_send(send("k1", fingerprint="b", owner="other"))
+    assert existing == send("k1", fingerprint="a")
+    assert await state_store.get_send("k1") == send("k1", fingerprint="a")
+    assert await state_store.get_send("missing") is None
+
+
+async def test_concurrent_begin_send_of_one_key_has_exactly_one_winner(
+    state_store: StateStore,
+) -> None:
+    results = await asyncio.gather(
+        *(state_store.begin_send(send("k", owner=f"o{i}")) for i in range(8))
+    )
+    winners = [i for i, r in enumerate(results) if r is None]
+    assert len(winners) == 1
+    assert {r.owner for r in results if r is not None} == {f"o{winners[0]}"}
+
+
+async def test_begin_sends_treats_each_record_like_begin_send(state_store: StateStore) -> None:
+    await state_store.begin_send(send("old"))
+    results = await state_store.begin_sends(
+        [send("new"), send("old", owner="x"), send("new", owner="y")]
+    )
+    assert results == [None, send("old"), send("new")]
+
+
+async def test_finish_send_stores_the_final_outcome(state_store: StateStore) -> None:
+    await state_store.begin_sends([send("a"), send("b"), send("c")])
+    await state_store.finish_send("a", "sent", "wamid.A", b"{}", now=20.0)
+    await state_store.finish_sends([("b", "failed", "", b"e"), ("c", "sent", "wamid.C", b"")], 21.0)
+    a, b = await state_store.get_send("a"), await state_store.get_send("b")
+    assert a == send(
+        "a",
+        state=SendState.DONE,
+        outcome="sent",
+        message_id="wamid.A",
+        response=b"{}",
+        updated_at=20.0,
+    )
+    assert b is not None
+    assert (b.state, b.outcome, b.updated_at) == (SendState.DONE, "failed", 21.0)
+
+
+async def test_in_doubt_lists_in_flight_sends_of_other_owners_paged_by_key(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_sends(
+        [send(f"k{i}", owner="crashed") for i in range(5)]
+        + [send("mine", owner="me"), send("queued", owner="crashed", state=SendState.QUEUED)]
+    )
+    await state_store.finish_send("k2", "sent", "w", b"", 1.0)
+    page = await state_store.list_in_doubt("me", limit=2)
+    assert [s.key for s in page] == ["k0", "k1"]
+    page = await state_store.list_in_doubt("me", limit=10, after_key="k1")
+    assert [s.key for s in page] == ["k3", "k4"]
+
+
+async def test_a_callback_carrying_the_key_resolves_an_in_doubt_send(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_send(send("k", owner="crashed"))
+    assert await state_store.resolve_by_callback("k", "wamid.K", "delivered", now=30.0)
+    resolved = await state_store.get_send("k")
+    assert resolved is not None
+    assert resolved.state is SendState.DONE
+    assert (resolved.outcome, resolved.message_id, resolved.delivery_status) == (
+        OUTCOME_SENT,
+        "wamid.K",
+        "delivered",
+    )
+    assert await state_store.list_in_doubt("me", 10) == []
+    assert not await state_store.resolve_by_callback("unknown", "w", "sent", now=30.0)
+
+
+async def test_a_callback_on_a_finished_send_keeps_its_outcome(state_store: StateStore) -> None:
+    await state_store.begin_send(send("k"))
+    await state_store.finish_send("k", "failed", "wamid.K", b"", 20.0)
+    assert await state_store.resolve_by_callback("k", "wamid.K", "read", now=30.0)
+    done = await state_store.get_send("k")
+    assert done is not None
+    assert (done.outcome, done.delivery_status) == ("failed", "read")
+
+
+async def test_statuses_update_the_send_and_are_counted(state_store: StateStore) -> None:
+    await state_store.begin_send(send("k"))
+    await state_store.finish_send("k", "sent", "wamid.K", b"", 20.0)
+    for status, ts in (("sent", 100), ("read", 102), ("delivered", 101)):
+        await state_store.record_status(StatusRecord("wamid.K", status, ts, "pn"))
+    done = await state_store.get_send("k")
+    assert done is not None
+    assert done.delivery_status == "read"  # a late "delivered" does not move it back
+    assert await state_store.status_counts(since=101) == {"read": 1, "delivered": 1}
+
+
+async def test_purge_drops_old_finished_sends_and_keeps_open_ones(state_store: StateStore) -> None:
+    await state_store.begin_sends(
+        [send("old-done", created_at=1.0), send("old-open", created_at=1.0), send("new")]
+    )
+    await state_store.finish_send("old-done", "sent", "w", b"", 2.0)
+    await state_store.finish_send("new", "sent", "w2", b"", 2.0)
+    assert await state_store.purge_sends(older_than=5.0) == 1
+    assert await state_store.get_send("old-done") is None
+    assert await state_store.get_send("old-open") is not None
+    assert await state_store.get_send("new") is not None
+
+
+# --------------------------------------------------------------------------- dead letters, outbox
+
+
+async def test_dead_letters_are_listed_by_page_and_taken_once(state_store: StateStore) -> None:
+    for i in range(3):
+        await state_store.put_dead_letter(
+            DeadLetterRecord(f"d{i}", f"k{i}", "pn", "UTILITY", "+1***", "{}", 4, 1.0, b"r")
+        )
+    assert [d.id for d in await state_store.list_dead_letters(2)] == ["d0", "d1"]
+    assert [d.id for d in await state_store.list_dead_letters(2, after_id="d1")] == ["d2"]
+    taken = await state_store.take_dead_letter("d1")
+    assert taken is not None
+    assert (taken.key, taken.attempts, taken.request_ct) == ("k1", 4, b"r")
+    assert await state_store.take_dead_letter("d1") is None
+    assert [d.id for d in await state_store.list_dead_letters(10)] == ["d0", "d2"]
+
+
+async def test_enqueue_stores_queued_records_idempotently(state_store: StateStore) -> None:
+    assert await state_store.enqueue([send("q1"), send("q2")]) == [None, None]
+    again = await state_store.enqueue([send("q1", fingerprint="other")])
+    assert again == [send("q1", state=SendState.QUEUED)]
+    await state_store.mark_in_flight(["q2"], owner="worker", now=11.0)
+    q2 = await state_store.get_send("q2")
+    assert q2 is not None
+    assert (q2.state, q2.owner, q2.updated_at) == (SendState.IN_FLIGHT, "worker", 11.0)
+
+
+async def test_claim_queued_takes_the_oldest_first(state_store: StateStore) -> None:
+    await state_store.enqueue([send(f"q{i}", created_at=float(10 - i)) for i in range(4)])
+    claimed = await state_store.claim_queued("w", limit=2, now=50.0)
+    assert [s.key for s in claimed] == ["q3", "q2"]
+    assert all(s.state is SendState.IN_FLIGHT and s.owner == "w" for s in claimed)
+    assert [s.key for s in await state_store.claim_queued("w", 10, 51.0)] == ["q1", "q0"]
+    assert await state_store.claim_queued("w", 10, 52.0) == []
+
+
+async def test_concurrent_claimers_get_disjoint_sets(state_store: StateStore) -> None:
+    await state_store.enqueue([send(f"q{i:02}", created_at=float(i)) for i in range(20)])
+    batches = await asyncio.gather(
+        *(state_store.claim_queued(f"w{i}", limit=3, now=1.0) for i in range(8))
+    )
+    keys = [s.key for batch in batches for s in batch]
+    assert len(keys) == len(set(keys)) == 20
+    for i, batch in enumerate(batches):
+        assert all(s.owner == f"w{i}" for s in batch)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+async def append_entries(store: StateStore, n: int) -> None:
+    for i in range(n):
+        await store.append_audit(float(i), "admin", "consent.revoke", f"idx{i % 2}", "{}")
+
+
+async def test_audit_entries_chain_from_genesis(state_store: StateStore) -> None:
+    first = await state_store.append_audit(1.5, "admin", "erase", "idx", '{"n": 1}')
+    assert (first.seq, first.prev_hash) == (1, GENESIS_HASH)
+    assert first.hash == entry_hash(GENESIS_HASH, 1, 1.5, "admin", "erase", "idx", '{"n": 1}')
+    second = await state_store.append_audit(2.0, "admin", "export", "", "{}")
+    assert (second.seq, second.prev_hash) == (2, first.hash)
+    assert await state_store.audit_entries(0, 10) == [first, second]
+
+
+async def test_concurrent_audit_appends_form_one_chain(state_store: StateStore) -> None:
+    await asyncio.gather(
+        *(state_store.append_audit(1.0, f"a{i}", "x", "", "{}") for i in range(10))
+    )
+    entries = await state_store.audit_entries(0, 100)
+    assert [e.seq for e in entries] == list(range(1, 11))
+    assert verify_chain(entries).ok
+
+
+async def test_audit_entries_page_by_seq_and_filter_by_subject(state_store: StateStore) -> None:
+    await append_entries(state_store, 6)
+    assert [e.seq for e in await state_store.audit_entries(2, 2)] == [3, 4]
+    assert [e.seq for e in await state_store.audit_entries(1, 10, "idx0")] == [3, 5]
+
+
+async def test_verify_detects_a_modified_entry(state_backend: StateBackend) -> None:
+    await append_entries(state_backend.store, 5)
+    await state_backend.raw("UPDATE audit SET actor = 'mallory' WHERE seq = ?", [3])
+    verdict = verify_chain(await state_backend.store.audit_entries(0, 100))
+    assert (verdict.ok, verdict.first_bad_seq, verdict.problem) == (False, 3, MODIFIED)
+
+
+async def test_verify_detects_a_deleted_entry(state_backend: StateBackend) -> None:
+    await append_entries(state_backend.store, 5)
+    await state_backend.raw("DELETE FROM audit WHERE seq = ?", [2])
+    verdict = verify_chain(await state_backend.store.audit_entries(0, 100))
+    assert (verdict.ok, verdict.first_bad_seq, verdict.problem) == (False, 2, DELETED)
+
+
+async def test_verify_detects_an_inserted_entry(state_backend: StateBackend) -> None:
+    store = state_backend.store
+    await append_entries(store, 5)
+    # Make room at seq 3 and forge a well-formed entry linked to entry 2.
+    for seq in (5, 4, 3):
+        await state_backend.raw("UPDATE audit SET seq = seq + 1 WHERE seq = ?", [seq])
+    prev = (await store.audit_entries(1, 1))[0].hash
+    forged = entry_hash(prev, 3, 2.5, "mallory", "x", "", "{}")
+    await state_backend.raw(
+        "INSERT INTO audit (seq, time, actor, action, subject_index, detail_json, prev_hash, hash)"
+        " VALUES (3, 2.5, 'mallory', 'x', '', '{}', ?, ?)",
+        [prev, forged],
+    )
+    verdict = verify_chain(await store.audit_entries(0, 100))
+    assert (verdict.ok, verdict.first_bad_seq, verdict.problem) == (False, 3, INSERTED)
+
+
+async def test_verify_detects_reordered_entries(state_backend: StateBackend) -> None:
+    await append_entries(state_backend.store, 5)
+    for old, new in ((2, -2), (4, 2), (-2, 4)):
+        await state_backend.raw("UPDATE audit SET seq = ? WHERE seq = ?", [new, old])
+    verdict = verify_chain(await state_backend.store.audit_entries(0, 100))
+    assert (verdict.ok, verdict.first_bad_seq, verdict.problem) == (False, 2, REORDERED)
+
+
+# --------------------------------------------------------------------------- subjects' data
+
+
+async def test_subject_data_gathers_everything_keyed_by_the_subject(
+    state_store: StateStore,
+) -> None:
+    s = await new_subject(state_store)
+    await state_store.append_consent(consent(s.id, REVOKE, 1.0), "sup", lift_suppression=False)
+    await state_store.touch_window("pn", s.id, 7.0)
+    await state_store.begin_sends([send("k", subject_id=s.id), send("someone-else")])
+    data = await state_store.subject_data(s.id, "sup")
+    assert data.subject == s
+    assert [c.action for c in data.consent] == [REVOKE]
+    assert data.windows == {"pn": 7.0}
+    assert [x.key for x in data.sends] == ["k"]
+    assert data.suppressed == {"MARKETING"}
+    assert (await state_store.subject_data("nobody")).subject is None
+
+
+async def test_delete_subject_erases_its_rows_but_suppression_survives(
+    state_store: StateStore,
+) -> None:
+    s = await new_subject(state_store)
+    await state_store.append_consent(consent(s.id, REVOKE, 1.0), "sup", lift_suppression=False)
+    await state_store.touch_window("pn", s.id, 7.0)
+    await state_store.begin_sends([send("k", subject_id=s.id), send("other")])
+    await state_store.put_dead_letter(
+        DeadLetterRecord("d", "k", "pn", "UTILITY", "+1***", "{}", 4, 1.0, b"r")
+    )
+    counts = await state_store.delete_subject(s.id)
+    assert {k: counts[k] for k in ("subject", "consent", "windows", "sends", "dead_letters")} == {
+        "subject": 1,
+        "consent": 1,
+        "windows": 1,
+        "sends": 1,
+        "dead_letters": 1,
+    }
+    assert await state_store.subjects_by_index("bi-1") == []
+    assert await state_store.consent_history(s.id) == []
+    assert await state_store.get_send("k") is None
+    assert await state_store.get_send("other") is not None
+    assert (await state_store.snapshot(None, "sup")).suppressed == {"MARKETING"}
+
+
+async def test_meta_values_are_kept_and_replaced(state_store: StateStore) -> None:
+    assert await state_store.get_meta("key-id") is None
+    await state_store.set_meta("key-id", "k1")
+    await state_store.set_meta("key-id", "k2")
+    assert await state_store.get_meta("key-id") == "k2"
+
+
+async def test_everything_written_is_there_after_reopening(state_backend: StateBackend) -> None:
+    store = state_backend.store
+    s = await new_subject(store)
+    await store.append_consent(consent(s.id, REVOKE, 1.0), "sup", lift_suppression=False)
+    await store.begin_send(send("k"))
+    await store.set_meta("m", "v")
+    entry = await store.append_audit(1.0, "a", "b", "", "{}")
+
+    reopened = await state_backend.reopen()
+    assert await reopened.subjects_by_index("bi-1") == [s]
+    assert (await reopened.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
+    assert await reopened.get_send("k") == send("k")
+    assert await reopened.get_meta("m") == "v"
+    assert await reopened.audit_entries(0, 10) == [entry]
+    await reopened.ping()
+
+
+async def test_replicas_on_one_database_serialise_their_writes(
+    state_backend: StateBackend,
+) -> None:
+    stores = [state_backend.store, await state_backend.replica(), await state_backend.replica()]
+    made = await asyncio.gather(*(new_subject(stores[i % 3]) for i in range(9)))
+    assert len({s.id for s in made}) == 1
+    begun = await asyncio.gather(*(stores[i % 3].begin_send(send("k")) for i in range(9)))
+    assert begun.count(None) == 1
+    await stores[0].enqueue([send(f"q{i:02}", created_at=float(i)) for i in range(30)])
+    batches = await asyncio.gather(
+        *(stores[i % 3].claim_queued(f"w{i}", limit=4, now=1.0) for i in range(9))
+    )
+    keys = [s.key for batch in batches for s in batch]
+    assert len(keys) == len(set(keys)) == 30
+    await asyncio.gather(
+        *(stores[i % 3].append_audit(1.0, f"a{i}", "x", "", "{}") for i in range(9))
+    )
+    assert verify_chain(await stores[0].audit_entries(0, 100)).ok
+
+
+# --------------------------------------------------------------------------- dedup
+
+
+async def test_dedup_claim_is_true_only_the_first_time(dedup_store: DedupStore) -> None:
+    assert await dedup_store.claim(["a", "b", "a"], ttl=60, now=0.0) == [True, True, False]
+    assert await dedup_store.claim(["a", "c"], ttl=60, now=1.0) == [False, True]
+
+
+async def test_concurrent_dedup_claims_have_exactly_one_winner(dedup_store: DedupStore) -> None:
+    results = await asyncio.gather(*(dedup_store.claim(["k"], 60, 0.0) for _ in range(8)))
+    assert sorted(r[0] for r in results) == [False] * 7 + [True]
+
+
+async def test_dedup_keys_expire_after_their_ttl(dedup_store: DedupStore) -> None:
+    await dedup_store.claim(["a"], ttl=10, now=0.0)
+    await dedup_store.claim(["b"], ttl=100, now=0.0)
+    assert await dedup_store.claim(["a"], ttl=10, now=9.9) == [False]
+    assert await dedup_store.purge_expired(now=10.0) == 1
+    assert await dedup_store.claim(["a", "b"], ttl=10, now=10.0) == [True, False]
+
+
+# --------------------------------------------------------------------------- quotas
+
+
+async def test_gcra_allows_the_burst_then_one_per_interval(
+    quota_store: QuotaStore, fake_clock: FakeClock
+) -> None:
+    assert [await quota_store.acquire("pn", rate=10, burst=3) for _ in range(3)] == [0.0] * 3
+    assert await quota_store.acquire("pn", rate=10, burst=3) == pytest.approx(0.1)
+    fake_clock.advance(0.05)
+    assert await quota_store.acquire("pn", rate=10, burst=3) == pytest.approx(0.05)
+    fake_clock.advance(0.05)
+    assert await quota_store.acquire("pn", rate=10, burst=3) == 0.0
+    assert await quota_store.acquire("pn", rate=10, burst=3) > 0.0
+    granted = 0
+    for _ in range(100):  # 10 s at 10/s, asking twice per token
+        fake_clock.advance(0.05)
+        granted += await quota_store.acquire("pn", rate=10, burst=3) == 0.0
+    assert granted == 50
+    assert await quota_store.acquire("other", rate=10, burst=3) == 0.0
+
+
+async def test_gcra_cost_takes_several_tokens_or_none(
+    quota_store: QuotaStore, fake_clock: FakeClock
+) -> None:
+    assert await quota_store.acquire("pn", rate=1, burst=5, cost=4) == 0.0
+    assert await quota_store.acquire("pn", rate=1, burst=5, cost=3) == pytest.approx(2.0)
+    assert await quota_store.acquire("pn", rate=1, burst=5, cost=1) == 0.0
+
+
+async def test_peek_reports_the_wait_without_taking(
+    quota_store: QuotaStore, fake_clock: FakeClock
+) -> None:
+    for _ in range(5):
+        assert await quota_store.peek("pn", rate=1, burst=1) == 0.0
+    assert await quota_store.acquire("pn", rate=1, burst=1) == 0.0
+    assert await quota_store.peek("pn", rate=1, burst=1) == pytest.approx(1.0)
+    assert await quota_store.peek("pn", rate=1, burst=1) == pytest.approx(1.0)
+    fake_clock.advance(1.0)
+    assert await quota_store.acquire("pn", rate=1, burst=1) == 0.0
+
+
+async def test_unique_members_are_capped_over_a_rolling_window(
+    quota_store: QuotaStore, fake_clock: FakeClock
+) -> None:
+    assert await quota_store.add_unique("tier", "a", window=100, limit=2)
+    fake_clock.advance(10)
+    assert await quota_store.add_unique("tier", "b", window=100, limit=2)
+    assert not await quota_store.add_unique("tier", "c", window=100, limit=2)
+    assert await quota_store.add_unique("tier", "a", window=100, limit=2)  # already inside
+    fake_clock.advance(95)  # "b" (t=10) is still inside; "a" was seen again at t=10
+    assert not await quota_store.add_unique("tier", "c", window=100, limit=2)
+    fake_clock.advance(10)  # both left the window; "c" was never recorded
+    assert await quota_store.add_unique("tier", "c", window=100, limit=2)
+    assert await quota_store.add_unique("tier", "d", window=100, limit=2)
+    assert not await quota_store.add_unique("tier", "e", window=100, limit=2)
+    await quota_store.ping()

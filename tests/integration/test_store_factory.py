@@ -1,0 +1,86 @@
+"""``open_stores``: URL schemes to backends, and failures that name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sidecar.errors import ConfigError, StoreUnavailable
+from sidecar.stores.base import DedupStore, QuotaStore, StateStore
+from sidecar.stores.factory import open_stores, webhook_limit_storage
+from sidecar.stores.sqlite import SqliteStateStore
+
+pytestmark = pytest.mark.integration
+
+
+async def test_sqlite_and_memory_urls_open_working_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    stores = await open_stores("sqlite:///data/nested/state.db", "memory://")
+    try:
+        assert isinstance(stores.state, StateStore)
+        assert isinstance(stores.dedup, DedupStore)
+        assert isinstance(stores.quota, QuotaStore)
+        await stores.state.set_meta("k", "v")
+        assert await stores.dedup.claim(["e"], 60, 0.0) == [True]
+        assert await stores.quota.acquire("pn", 1, 1) == 0.0
+    finally:
+        await stores.close()
+    assert (tmp_path / "data" / "nested" / "state.db").is_file()
+
+
+async def test_four_slashes_mean_an_absolute_path(tmp_path: Path) -> None:
+    stores = await open_stores(f"sqlite:///{tmp_path}/abs/state.db", "memory://")
+    await stores.close()
+    assert (tmp_path / "abs" / "state.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("state_url", "quota_url", "setting"),
+    [
+        ("postgresql://u:secret@db/wa", "memory://", "WA_SIDECAR_STATE_URL"),
+        ("mysql://u:secret@db/wa", "memory://", "WA_SIDECAR_STATE_URL"),
+        ("state.db", "memory://", "WA_SIDECAR_STATE_URL"),
+        ("sqlite://", "memory://", "WA_SIDECAR_STATE_URL"),
+        ("sqlite:///:memory:", "redis://:secret@cache:6379/0", "WA_SIDECAR_QUOTA_URL"),
+        ("sqlite:///:memory:", "memcached://cache", "WA_SIDECAR_QUOTA_URL"),
+    ],
+)
+async def test_unusable_urls_fail_naming_the_setting_but_not_the_url(
+    state_url: str, quota_url: str, setting: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        await open_stores(state_url, quota_url)
+    assert caught.value.setting == setting
+    assert "secret" not in str(caught.value)
+
+
+def test_webhook_limits_live_beside_the_quota_backend() -> None:
+    assert webhook_limit_storage("memory://") is not None
+    with pytest.raises(ConfigError):
+        webhook_limit_storage("redis://cache")
+
+
+async def test_an_unopenable_database_is_store_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "state.db").mkdir()
+    with pytest.raises(StoreUnavailable):
+        await SqliteStateStore(tmp_path / "state.db").open()
+
+
+async def test_a_file_that_is_not_a_database_is_store_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "state.db").write_bytes(b"not a database" * 100)
+    store = SqliteStateStore(tmp_path / "state.db")
+    with pytest.raises(StoreUnavailable):
+        await store.open()
+    with pytest.raises(StoreUnavailable):  # the failed open released its connection
+        await store.ping()
+
+
+async def test_a_closed_store_is_unavailable(tmp_path: Path) -> None:
+    store = SqliteStateStore(tmp_path / "state.db")
+    await store.open()
+    await store.close()
+    with pytest.raises(StoreUnavailable):
+        await store.ping()

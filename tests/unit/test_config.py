@@ -1,0 +1,172 @@
+"""Settings: names, sources, validation and production guards (SPEC §10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sidecar.config import Secret, Settings, env_name, load_settings, reference_table
+from sidecar.errors import ConfigError
+
+pytestmark = pytest.mark.unit
+
+PROD_OK = {
+    "WA_SIDECAR_ENV": "prod",
+    "WA_SIDECAR_ACCESS_TOKEN": "t",
+    "WA_SIDECAR_APP_SECRET": "s",
+    "WA_SIDECAR_VERIFY_TOKEN": "v",
+    "WA_SIDECAR_ENCRYPTION_KEY": "k",
+}
+
+
+def test_defaults_match_the_operator_contract() -> None:
+    s = load_settings(environ={})
+    assert s.grpc_addr == "127.0.0.1:50051"
+    assert s.admin_addr == "127.0.0.1:9464"
+    assert s.health_addr == ""
+    assert s.env == "dev"
+    assert s.state_url == "sqlite:///./wa-sidecar.db"
+    assert s.quota_url == "memory://"
+    assert s.send_rate == 80.0
+    assert s.effective_send_burst == 80.0
+    assert s.log_level == "INFO"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "WA_SIDECAR_GRPC_ADDR",
+        "WA_SIDECAR_ADMIN_ADDR",
+        "WA_SIDECAR_HEALTH_ADDR",
+        "WA_SIDECAR_AUTH_FILE",
+        "WA_SIDECAR_ENV",
+        "WA_SIDECAR_GRAPH_BASE_URL",
+        "WA_SIDECAR_GRAPH_API_VERSION",
+        "WA_SIDECAR_PHONE_NUMBER_ID",
+        "WA_SIDECAR_ACCESS_TOKEN",
+        "WA_SIDECAR_APP_SECRET",
+        "WA_SIDECAR_VERIFY_TOKEN",
+        "WA_SIDECAR_STATE_URL",
+        "WA_SIDECAR_QUOTA_URL",
+        "WA_SIDECAR_SEND_RATE",
+        "WA_SIDECAR_SEND_BURST",
+        "WA_SIDECAR_ENCRYPTION_KEY",
+        "WA_SIDECAR_LOG_LEVEL",
+    ],
+)
+def test_every_contract_variable_exists(name: str) -> None:
+    assert name in {env_name(f) for f in Settings.__dataclass_fields__}
+    assert f"`{name}" in reference_table()
+
+
+def test_environment_wins_over_the_yaml_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("send_rate: 10\nphone_number_id: '111'\n")
+    s = load_settings(str(cfg), {"WA_SIDECAR_SEND_RATE": "20"})
+    assert s.send_rate == 20.0
+    assert s.phone_number_id == "111"
+
+
+def test_negative_send_rate_names_the_setting() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"WA_SIDECAR_SEND_RATE": "-1"})
+    assert err.value.setting == "WA_SIDECAR_SEND_RATE"
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("WA_SIDECAR_SEND_RATE", "fast"),
+        ("WA_SIDECAR_GRPC_ADDR", "nowhere"),
+        ("WA_SIDECAR_ADMIN_ADDR", "127.0.0.1:99999"),
+        ("WA_SIDECAR_ENV", "production"),
+        ("WA_SIDECAR_STATE_URL", "mysql://x"),
+        ("WA_SIDECAR_QUOTA_URL", "memcached://x"),
+        ("WA_SIDECAR_LOG_LEVEL", "LOUD"),
+        ("WA_SIDECAR_WEBHOOK_ALLOW_CIDRS", "10.0.0.0/8,not-a-cidr"),
+        ("WA_SIDECAR_WEBHOOK_RATE_LIMIT", "lots"),
+        ("WA_SIDECAR_UVLOOP", "maybe"),
+        ("WA_SIDECAR_AUTH_FILE", "/does/not/exist.yaml"),
+    ],
+)
+def test_bad_values_fail_naming_the_setting(var: str, value: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={var: value})
+    assert err.value.setting == var
+
+
+def test_secret_from_file_and_never_in_repr(tmp_path: Path) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_text("EAAsupersecret\n")
+    s = load_settings(environ={"WA_SIDECAR_ACCESS_TOKEN_FILE": str(secret_file)})
+    assert s.access_token.reveal() == "EAAsupersecret"
+    assert "EAAsupersecret" not in repr(s)
+    assert "EAAsupersecret" not in str(s.access_token)
+
+
+def test_unreadable_secret_file_names_the_file_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"WA_SIDECAR_APP_SECRET_FILE": str(tmp_path / "missing")})
+    assert err.value.setting == "WA_SIDECAR_APP_SECRET_FILE"
+
+
+def test_secrets_in_the_yaml_file_are_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("access_token: EAAplain\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(cfg), {})
+    assert err.value.setting == "WA_SIDECAR_ACCESS_TOKEN"
+    assert "EAAplain" not in str(err.value)
+
+
+def test_secret_file_paths_are_allowed_in_yaml(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("abc")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"app_secret_file: {tmp_path / 'secret'}\n")
+    assert load_settings(str(cfg), {}).app_secrets == (b"abc",)
+
+
+def test_unknown_yaml_key_is_an_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("send_rat: 10\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(cfg), {})
+    assert err.value.setting == "send_rat"
+
+
+def test_app_secret_rotation_list() -> None:
+    s = load_settings(environ={"WA_SIDECAR_APP_SECRET": "new, old"})
+    assert s.app_secrets == (b"new", b"old")
+    assert isinstance(s.app_secret, Secret)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "WA_SIDECAR_ACCESS_TOKEN",
+        "WA_SIDECAR_APP_SECRET",
+        "WA_SIDECAR_VERIFY_TOKEN",
+        "WA_SIDECAR_ENCRYPTION_KEY",
+    ],
+)
+def test_prod_refuses_missing_secrets(missing: str) -> None:
+    env = {k: v for k, v in PROD_OK.items() if k != missing}
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ=env)
+    assert err.value.setting == missing
+
+
+def test_prod_refuses_a_public_grpc_address_without_auth() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={**PROD_OK, "WA_SIDECAR_GRPC_ADDR": "0.0.0.0:50051"})
+    assert err.value.setting == "WA_SIDECAR_GRPC_ADDR"
+
+
+def test_prod_accepts_a_complete_configuration() -> None:
+    assert load_settings(environ=PROD_OK).env == "prod"
+
+
+def test_quota_fail_mode_defaults_closed_in_prod_open_in_dev() -> None:
+    assert load_settings(environ=PROD_OK).effective_quota_fail_mode == "closed"
+    assert load_settings(environ={}).effective_quota_fail_mode == "open"
