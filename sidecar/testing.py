@@ -20,11 +20,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from sidecar.api._gen.wasidecar.v1 import consent_pb2_grpc, send_pb2_grpc, verify_pb2_grpc
+
+if TYPE_CHECKING:
+    from sidecar.app import Runtime
+    from sidecar.config import Settings
 
 DEV_TOKEN = "dev-token"
 DEV_APP_SECRET = "dev-app-secret-for-tests-0123456789"
@@ -220,3 +228,47 @@ def signature(body: bytes, secret: str = DEV_APP_SECRET) -> str:
     from sidecar.policy.signature import sign
 
     return sign(body, secret.encode())
+
+
+@dataclass
+class Embedded:
+    """A sidecar running in the test's event loop, reached over real gRPC."""
+
+    settings: Settings
+    runtime: Runtime
+    channel: grpc.aio.Channel
+
+    @property
+    def send(self) -> send_pb2_grpc.SendServiceStub:
+        return send_pb2_grpc.SendServiceStub(self.channel)
+
+    @property
+    def verify(self) -> verify_pb2_grpc.VerifyServiceStub:
+        return verify_pb2_grpc.VerifyServiceStub(self.channel)
+
+    @property
+    def consent(self) -> consent_pb2_grpc.ConsentServiceStub:
+        return consent_pb2_grpc.ConsentServiceStub(self.channel)
+
+
+async def start_embedded(
+    tmp: Path, graph_url: str, **env: str
+) -> tuple[Embedded, asyncio.Event, asyncio.Task[int]]:
+    from sidecar.app import serve
+    from sidecar.config import load_settings
+
+    settings = load_settings(environ={**base_env(tmp, graph_url), **env})
+    stop = asyncio.Event()
+    started: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop=stop, on_ready=started.set_result))
+    waiters: set[asyncio.Future[Any]] = {task, started}
+    done, _ = await asyncio.wait(waiters, timeout=20, return_when="FIRST_COMPLETED")
+    if started not in done:
+        stop.set()
+        raise RuntimeError(
+            f"embedded sidecar did not start: {task.exception() if task.done() else 'timeout'}"
+        )
+    channel = grpc.aio.insecure_channel(settings.grpc_addr)
+    reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    return Embedded(settings, started.result(), channel), stop, task

@@ -46,7 +46,7 @@ class ChainVerdict(NamedTuple):
 OK = ChainVerdict(True, 0, "")
 
 
-def entry_hash(  # noqa: PLR0917  # one parameter per hashed field, in chain order
+def entry_hash(  # one parameter per hashed field, in chain order
     prev_hash: str,
     seq: int,
     time: float,

@@ -260,6 +260,10 @@ class ConsentStore(Protocol):
         """Add suppression entries without a subject (erasure keeps these)."""
         ...
 
+    async def unsuppress(self, suppression_index: str, categories: Sequence[str]) -> None:
+        """Remove suppression entries (a re-subscription that config allows)."""
+        ...
+
 
 @runtime_checkable
 class WindowStore(Protocol):

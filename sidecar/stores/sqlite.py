@@ -1,12 +1,10 @@
 """The embedded durable backend: ``StateStore`` and ``DedupStore`` on one SQLite file.
 
-One ``aiosqlite`` connection owns one worker thread; every operation is a
-plain function from ``sqlite_sql``/``sqlite_send_sql`` queued to that thread
-whole, so the event loop never blocks on I/O and no coroutine's statement
-can land inside another's transaction. Operations submitted in the same
-loop turn travel together: one thread hop for the lot.
-Multi-row writes use ``BEGIN IMMEDIATE``, which also serialises them against
-other processes on the same file (they wait up to ``BUSY_TIMEOUT_MS``).
+Each method is one function of ``sqlite_sql``/``sqlite_send_sql`` run whole
+on the connection's worker thread (``sqlite_link``): one thread hop, shared
+with whatever else queued up meanwhile. Multi-row writes use
+``BEGIN IMMEDIATE``, which also serialises them against other processes on
+the same file (they wait up to ``BUSY_TIMEOUT_MS``).
 
 Every method that writes has committed when it returns; with WAL and
 ``synchronous=NORMAL`` that survives kill -9 (see ``sqlite_schema``).
@@ -16,18 +14,10 @@ misuse errors are bugs and propagate unchanged.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import aiosqlite
-
-from sidecar.errors import StoreUnavailable
 from sidecar.stores import sqlite_send_sql as sends
 from sidecar.stores import sqlite_sql as sql
 from sidecar.stores.base import (
@@ -41,152 +31,9 @@ from sidecar.stores.base import (
     Subject,
     SubjectData,
 )
-from sidecar.stores.sqlite_schema import prepare
+from sidecar.stores.sqlite_link import Link
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-_BUGS = (
-    sqlite3.IntegrityError,
-    sqlite3.ProgrammingError,
-    sqlite3.InterfaceError,
-    sqlite3.DataError,
-    sqlite3.NotSupportedError,
-)
 _PURGE_CHUNK = 5000  # rows per transaction, so a large purge never holds the lock long
-
-
-class _Link:
-    """The connection and its worker thread, shared by the state and dedup views."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = path
-        self._db: aiosqlite.Connection | None = None
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
-
-    async def open(self) -> None:
-        if self._db is not None:
-            return
-        try:
-            # A failed aiosqlite connect leaves its thread to finish later, which
-            # may outlive the loop; so first make sure the file can be opened.
-            if str(self.path) != ":memory:":
-                await asyncio.to_thread(_check_openable, self.path)
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            self._db = await aiosqlite.connect(
-                self.path, isolation_level=None, cached_statements=256
-            )
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(_describe(exc)) from exc
-        try:
-            await self.run(prepare)
-        except BaseException:
-            await self.close()
-            raise
-
-    async def run(
-        self,
-        fn: Callable[Concatenate[sqlite3.Connection, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """Run ``fn(connection, …)`` on the worker thread.
-
-        Operations submitted in one event-loop turn share one thread hop (the
-        hop, not the SQL, is most of an operation's CPU); each still runs on
-        its own, in submission order, with its own result or error.
-        """
-        if self._db is None:
-            raise StoreUnavailable("SQLite store is not open")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._pending.append((partial(fn, *args, **kwargs), future))
-        try:
-            return await future
-        except _BUGS:
-            raise
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(_describe(exc)) from exc
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        db = self._db
-        if db is None:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(StoreUnavailable("SQLite store is not open"))
-            return
-        # aiosqlite's public methods take one statement per hop; its runner
-        # takes any callable, so a whole batch of transactions is one hop.
-        hop = asyncio.ensure_future(
-            db._execute(_run_batch, db._conn, [op for op, _ in batch])  # type: ignore[no-untyped-call]  # aiosqlite leaves its runner unannotated
-        )
-        hop.add_done_callback(partial(_settle, [future for _, future in batch]))
-
-    async def write(
-        self,
-        fn: Callable[Concatenate[sqlite3.Connection, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """Like ``run`` inside ``BEGIN IMMEDIATE`` … ``COMMIT``."""
-
-        def transaction(db: sqlite3.Connection) -> T:
-            return sql.write(db, fn, *args, **kwargs)
-
-        return await self.run(transaction)
-
-    async def close(self) -> None:
-        db, self._db = self._db, None
-        if db is None:
-            return
-        # Only statistics for the planner: closing matters more.
-        with contextlib.suppress(sqlite3.Error):
-            await db.execute("PRAGMA optimize")
-        await db.close()
-
-
-def _describe(exc: BaseException) -> str:
-    # sqlite3 messages are fixed library texts; they never carry bound values.
-    name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
-    return f"SQLite state unavailable: {name}: {exc}"
-
-
-def _run_batch(
-    db: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]
-) -> list[tuple[bool, Any]]:
-    """On the worker thread: run each operation, keeping its result or error."""
-    outcomes: list[tuple[bool, Any]] = []
-    for op in ops:
-        try:
-            outcomes.append((True, op(db)))
-        except Exception as exc:  # handed to the operation's own caller
-            outcomes.append((False, exc))
-    return outcomes
-
-
-def _settle(
-    futures: list[asyncio.Future[Any]], hop: asyncio.Future[list[tuple[bool, Any]]]
-) -> None:
-    """On the loop: give each waiting operation its outcome."""
-    if hop.cancelled() or hop.exception() is not None:
-        error = hop.exception() if not hop.cancelled() else None
-        for future in futures:
-            if not future.done():
-                future.set_exception(error or StoreUnavailable("SQLite operation cancelled"))
-        return
-    for future, (ok, value) in zip(futures, hop.result(), strict=True):
-        if future.done():  # the caller was cancelled; the operation ran anyway
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-
-def _check_openable(path: str | Path) -> None:
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
 
 
 def _ping(db: sqlite3.Connection) -> None:
@@ -206,7 +53,7 @@ class SqliteStateStore:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self._link = _Link(path)
+        self._link = Link(path)
 
     def dedup(self) -> SqliteDedupStore:
         """The ``DedupStore`` on this store's connection (closed with it)."""
@@ -268,6 +115,9 @@ class SqliteStateStore:
 
     async def suppress(self, suppression_index: str, categories: Sequence[str], now: float) -> None:
         await self._link.write(sql.suppress, suppression_index, categories, now)
+
+    async def unsuppress(self, suppression_index: str, categories: Sequence[str]) -> None:
+        await self._link.write(sql.unsuppress, suppression_index, categories)
 
     # ----------------------------------------------------------------------- windows
 
@@ -376,7 +226,7 @@ class SqliteDedupStore:
     recognised. ``close`` is a no-op: the state store owns the connection.
     """
 
-    def __init__(self, link: _Link) -> None:
+    def __init__(self, link: Link) -> None:
         self._link = link
 
     async def claim(self, keys: Sequence[str], ttl: float, now: float) -> list[bool]:

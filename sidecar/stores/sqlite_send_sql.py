@@ -108,7 +108,7 @@ _FINISH = (
 )
 
 
-def finish_send(  # noqa: PLR0917  # mirrors SendStore.finish_send
+def finish_send(  # mirrors SendStore.finish_send
     db: sqlite3.Connection, key: str, outcome: str, message_id: str, response: bytes, now: float
 ) -> None:
     db.execute(_FINISH, (outcome, message_id, response, now, key))

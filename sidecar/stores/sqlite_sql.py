@@ -224,6 +224,13 @@ def suppress(
     db.executemany(_SUPPRESS, [(suppression_index, c, now) for c in categories])
 
 
+def unsuppress(db: sqlite3.Connection, suppression_index: str, categories: Sequence[str]) -> None:
+    db.executemany(
+        "DELETE FROM suppression WHERE suppression_index = ? AND category = ?",
+        [(suppression_index, c) for c in categories],
+    )
+
+
 # --------------------------------------------------------------------------- windows
 
 
@@ -249,7 +256,7 @@ def last_inbound(db: sqlite3.Connection, phone_number_id: str, subject_id: str) 
 _AUDIT_COLUMNS = "seq, time, actor, action, subject_index, detail_json, prev_hash, hash"
 
 
-def append_audit(  # noqa: PLR0917  # mirrors AuditStore.append_audit
+def append_audit(  # mirrors AuditStore.append_audit
     db: sqlite3.Connection,
     time: float,
     actor: str,

@@ -69,9 +69,10 @@ async def test_health_only_listener_serves_health_and_nothing_else(
     from sidecar.testing import free_port
 
     health_addr = f"127.0.0.1:{free_port()}"
-    async with SidecarProcess(
-        tmp_path, {"WA_SIDECAR_HEALTH_ADDR": health_addr}, graph_url=simulator.url
-    ), grpc.aio.insecure_channel(health_addr) as channel:
+    async with (
+        SidecarProcess(tmp_path, {"WA_SIDECAR_HEALTH_ADDR": health_addr}, graph_url=simulator.url),
+        grpc.aio.insecure_channel(health_addr) as channel,
+    ):
         reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
         with pytest.raises(grpc.aio.AioRpcError) as err:

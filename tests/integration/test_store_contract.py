@@ -175,6 +175,14 @@ async def test_snapshot_without_a_subject_reads_suppression_only(state_store: St
     assert snap.current == {}
 
 
+async def test_unsuppress_removes_only_the_named_categories(state_store: StateStore) -> None:
+    await state_store.suppress("sup", ["MARKETING", "UTILITY"], now=1.0)
+    await state_store.suppress("other", ["MARKETING"], now=1.0)
+    await state_store.unsuppress("sup", ["MARKETING", "AUTHENTICATION"])
+    assert (await state_store.snapshot(None, "sup")).suppressed == {"UTILITY"}
+    assert (await state_store.snapshot(None, "other")).suppressed == {"MARKETING"}
+
+
 # --------------------------------------------------------------------------- windows
 
 

@@ -1,13 +1,22 @@
-"""``open_stores``: URL schemes to backends, and failures that name the setting."""
+"""``open_stores`` (URL schemes to backends, failures naming the setting) and
+what only the SQLite backend promises about failures."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from sidecar.errors import ConfigError, StoreUnavailable
-from sidecar.stores.base import DedupStore, QuotaStore, StateStore
+from sidecar.stores.base import (
+    ConsentAction,
+    ConsentRecord,
+    DedupStore,
+    QuotaStore,
+    StateStore,
+)
 from sidecar.stores.factory import open_stores, webhook_limit_storage
 from sidecar.stores.sqlite import SqliteStateStore
 
@@ -84,3 +93,25 @@ async def test_a_closed_store_is_unavailable(tmp_path: Path) -> None:
     await store.close()
     with pytest.raises(StoreUnavailable):
         await store.ping()
+
+
+async def test_one_failing_operation_does_not_fail_the_others_sent_with_it(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStateStore(tmp_path / "state.db")
+    await store.open()
+    try:
+        orphan = ConsentRecord(
+            "c1", "no-such-subject", "MARKETING", ConsentAction.GRANT, 1.0, "a", b""
+        )
+        results = await asyncio.gather(
+            *(store.set_meta(f"m{i}", "v") for i in range(5)),
+            store.append_consent(orphan, "", lift_suppression=False),
+            *(store.get_meta(f"m{i}") for i in range(5)),
+            return_exceptions=True,
+        )
+        assert results[:5] == [None] * 5
+        assert isinstance(results[5], sqlite3.IntegrityError)  # a bug, not an outage
+        assert results[6:] == ["v"] * 5
+    finally:
+        await store.close()

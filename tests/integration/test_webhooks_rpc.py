@@ -12,14 +12,13 @@ import pytest
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc, verify_pb2
 from sidecar.testing import (
     DEV_VERIFY_TOKEN,
+    Embedded,
     SidecarProcess,
     inbound_text,
     signature,
     webhook_body,
 )
 from sidecar.whatsapp.simulator_webhooks import status_item
-
-from .conftest import Embedded
 
 pytestmark = pytest.mark.integration
 
