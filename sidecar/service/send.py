@@ -272,6 +272,21 @@ class Sender:
             return self._replay(existing, fp)
         return await self.deliver(cmd)
 
+    async def dispatch(self, cmd: SendCommand) -> SendResult:
+        """Send a command whose record this process already holds IN_FLIGHT
+        (claimed from the outbox): decide, wait for quota as long as needed,
+        deliver, and store the outcome — a refusal is final for the record."""
+        idx = self._d.directory.indexes(cmd.to)
+        decision, _ = await self._decide(cmd, idx, consume=True, max_wait=math.inf)
+        if not decision.allowed:
+            result = rejected(cmd.key, decision)
+            await self._d.state.finish_send(
+                cmd.key, result.outcome.value, "", result.to_json(), self._clock()
+            )
+            self._count(cmd, Outcome.REJECTED, decision.reason)
+            return result
+        return await self.deliver(cmd)
+
     async def deliver(self, cmd: SendCommand) -> SendResult:
         """Graph call with retries for a send whose intent is recorded; stores
         the outcome."""

@@ -366,8 +366,29 @@ class AuditStore(Protocol):
     ) -> list[AuditRecord]: ...
 
 
+ENCRYPTED_KINDS = ("subject_dek", "dead_letter", "send_request")
+"""Blobs under the keyring: wrapped subject data keys (``subjects.wrapped_dek``),
+dead-letter requests and queued send requests (``request_ct``)."""
+
+
+@runtime_checkable
+class KeyRotationStore(Protocol):
+    """Online key rotation: page through keyring-encrypted blobs and swap them."""
+
+    async def encrypted_rows(self, kind: str, after_id: str, limit: int) -> list[tuple[str, bytes]]:
+        """``(row id, blob)`` of ``kind`` (one of ``ENCRYPTED_KINDS``) with id >
+        ``after_id``, ordered by id; empty blobs are skipped."""
+        ...
+
+    async def replace_encrypted(self, kind: str, row_id: str, old: bytes, new: bytes) -> bool:
+        """Compare-and-set one blob; False (nothing written) if it is no
+        longer ``old`` (changed or deleted meanwhile)."""
+        ...
+
+
 @runtime_checkable
 class StateStore(
+    KeyRotationStore,
     SubjectStore,
     ConsentStore,
     WindowStore,
