@@ -28,8 +28,8 @@ test: install lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check sidecar tests bench tools
-	$(BIN)/ruff format --check sidecar tests bench tools
+	$(BIN)/ruff check sidecar tests bench tools examples
+	$(BIN)/ruff format --check sidecar tests bench tools examples
 
 typecheck: install
 	$(BIN)/mypy

@@ -38,6 +38,7 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2_grpc,
 )
 from sidecar.api.consent import ConsentServicer
+from sidecar.api.ingress import add_ingress_routes
 from sidecar.api.send import SendServicer
 from sidecar.api.verify import VerifyServicer
 from sidecar.config import Settings
@@ -51,6 +52,7 @@ from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.service.campaign import Campaign, CampaignSettings
 from sidecar.service.consent import ConsentManager
+from sidecar.service.events import EventHub
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.service.webhooks import (
@@ -107,6 +109,7 @@ class Runtime:
     sender: Sender
     webhooks: WebhookHandler
     consent: ConsentManager
+    events: EventHub
     servicers: tuple[Any, ...]
 
     async def close(self) -> None:
@@ -181,12 +184,17 @@ async def build_runtime(settings: Settings) -> Runtime:
             settings.batch_chunk_size, settings.batch_chunk_interval, settings.batch_max_in_flight
         ),
     )
+    events = EventHub()
     servicers = (
         SendServicer(sender, campaign, settings.phone_number_id),
-        VerifyServicer(webhooks, settings.verify_token.reveal()),
+        VerifyServicer(
+            webhooks, settings.verify_token.reveal(), events if settings.webhook_ingress else None
+        ),
         ConsentServicer(consent),
     )
-    return Runtime(settings, stores, session, metrics, tokens, sender, webhooks, consent, servicers)
+    return Runtime(
+        settings, stores, session, metrics, tokens, sender, webhooks, consent, events, servicers
+    )
 
 
 def _grpc_options(settings: Settings) -> list[tuple[str, int]]:
@@ -222,10 +230,18 @@ async def _admin_server(runtime: Runtime, ready: asyncio.Event) -> AsyncIterator
         body = generate_latest(runtime.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app = web.Application()
+    app = web.Application(client_max_size=runtime.settings.webhook_max_body + 1)
     app.add_routes(
         [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)]
     )
+    if runtime.settings.webhook_ingress:
+        add_ingress_routes(
+            app,
+            runtime.webhooks,
+            runtime.events,
+            verify_token=runtime.settings.verify_token.reveal(),
+            max_body=runtime.settings.webhook_max_body,
+        )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, _, port = runtime.settings.admin_addr.rpartition(":")

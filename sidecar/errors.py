@@ -4,6 +4,7 @@
     ├── ConfigError                 invalid settings; names the setting
     ├── InvalidRequest              bad input; names the field   → INVALID_ARGUMENT
     ├── IdempotencyConflict         key reused with other content → FAILED_PRECONDITION
+    ├── PreconditionFailed          the system is not in a state for this → FAILED_PRECONDITION
     ├── NotFound                    an id that does not exist     → NOT_FOUND
     ├── PermissionDenied            principal lacks the role      → PERMISSION_DENIED
     ├── Unauthenticated             no or unknown bearer token    → UNAUTHENTICATED
@@ -43,6 +44,10 @@ class InvalidRequest(SidecarError):
 
 class IdempotencyConflict(SidecarError):
     """An idempotency key was reused for a request with different content."""
+
+
+class PreconditionFailed(SidecarError):
+    """The request is valid but the system is not set up for it."""
 
 
 class NotFound(SidecarError):

@@ -9,16 +9,20 @@ from typing import Any
 from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
 from sidecar.api.status import stream, unary
-from sidecar.errors import NotImplementedYet
+from sidecar.errors import PreconditionFailed
+from sidecar.service.events import EventHub
 from sidecar.service.webhooks import WebhookHandler
 
 _MAX_HEADER = 8192
 
 
 class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
-    def __init__(self, handler: WebhookHandler, verify_token: str) -> None:
+    def __init__(
+        self, handler: WebhookHandler, verify_token: str, events: EventHub | None = None
+    ) -> None:
         self._handler = handler
         self._verify_token = verify_token.encode()
+        self._events = events
 
     @unary
     async def VerifyWebhook(
@@ -59,5 +63,10 @@ class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
     async def StreamEvents(
         self, request: verify_pb2.StreamEventsRequest, context: Any
     ) -> AsyncIterator[verify_pb2.Event]:
-        raise NotImplementedYet("StreamEvents arrives with the optional webhook ingress")
-        yield verify_pb2.Event()  # type: ignore[unreachable]  # makes this an async generator
+        if self._events is None:
+            raise PreconditionFailed(
+                "StreamEvents needs the webhook ingress (WA_SIDECAR_WEBHOOK_INGRESS=true)"
+            )
+        async with self._events.subscribe() as events:
+            async for applied in events:
+                yield convert.event_pb(applied)

@@ -198,6 +198,14 @@ class SqliteStateStore:
     async def claim_queued(self, owner: str, limit: int, now: float) -> list[SendRecord]:
         return await self._link.write(sends.claim_queued, owner, limit, now)
 
+    # ----------------------------------------------------------------------- key rotation
+
+    async def encrypted_rows(self, kind: str, after_id: str, limit: int) -> list[tuple[str, bytes]]:
+        return await self._link.run(sql.encrypted_rows, kind, after_id, limit)
+
+    async def replace_encrypted(self, kind: str, row_id: str, old: bytes, new: bytes) -> bool:
+        return await self._link.run(sql.replace_encrypted, kind, row_id, old, new)
+
     # ----------------------------------------------------------------------- audit, meta
 
     async def append_audit(

@@ -293,6 +293,49 @@ def audit_entries(
     return [AuditRecord(*r) for r in rows]
 
 
+# --------------------------------------------------------------------------- key rotation
+
+# kind → (table, row id column, blob column); names are constants, never input.
+_ENCRYPTED = {
+    "subject_dek": ("subjects", "id", "wrapped_dek"),
+    "dead_letter": ("dead_letters", "id", "request_ct"),
+    "send_request": ("sends", "key", "request_ct"),
+}
+
+
+def _encrypted(kind: str) -> tuple[str, str, str]:
+    try:
+        return _ENCRYPTED[kind]
+    except KeyError:
+        raise ValueError(f"unknown encrypted kind {kind!r}") from None
+
+
+def encrypted_rows(
+    db: sqlite3.Connection, kind: str, after_id: str, limit: int
+) -> list[tuple[str, bytes]]:
+    table, key, blob = _encrypted(kind)
+    rows = db.execute(
+        f"SELECT {key}, {blob} FROM {table}"  # identifiers from _ENCRYPTED
+        f" WHERE {key} > ? AND length({blob}) > 0 ORDER BY {key} LIMIT ?",
+        (after_id, limit),
+    )
+    return [(str(r[0]), bytes(r[1])) for r in rows]
+
+
+def replace_encrypted(
+    db: sqlite3.Connection, kind: str, row_id: str, old: bytes, new: bytes
+) -> bool:
+    """One autocommitted compare-and-set: writes only if the blob is still ``old``."""
+    table, key, blob = _encrypted(kind)
+    return (
+        db.execute(
+            f"UPDATE {table} SET {blob} = ? WHERE {key} = ? AND {blob} = ?",
+            (new, row_id, old),
+        ).rowcount
+        > 0
+    )
+
+
 # --------------------------------------------------------------------------- meta, dedup
 
 

@@ -513,6 +513,85 @@ async def test_replicas_on_one_database_serialise_their_writes(
     assert verify_chain(await stores[0].audit_entries(0, 100)).ok
 
 
+# --------------------------------------------------------------------------- key rotation
+
+
+async def _all_rows(store: StateStore, kind: str, page: int) -> list[tuple[str, bytes]]:
+    rows: list[tuple[str, bytes]] = []
+    after = ""
+    while chunk := await store.encrypted_rows(kind, after, page):
+        assert len(chunk) <= page
+        rows.extend(chunk)
+        after = chunk[-1][0]
+    return rows
+
+
+async def test_encrypted_rows_page_through_each_kind_by_id(state_store: StateStore) -> None:
+    subjects = [await new_subject(state_store, f"+1{i}".encode()) for i in range(5)]
+    for i in range(3):
+        await state_store.put_dead_letter(
+            DeadLetterRecord(f"d{i}", f"k{i}", "pn", "UTILITY", "+1***", "{}", 4, 1.0, b"r%d" % i)
+        )
+    await state_store.begin_sends(
+        [
+            send("s-b", request_ct=b"rb"),
+            send("s-a", request_ct=b"ra"),
+            send("s-none", request_ct=b""),
+        ]
+    )
+    got = await _all_rows(state_store, "subject_dek", page=2)
+    assert got == sorted((s.id, s.wrapped_dek) for s in subjects)
+    assert await _all_rows(state_store, "dead_letter", page=2) == [
+        ("d0", b"r0"),
+        ("d1", b"r1"),
+        ("d2", b"r2"),
+    ]
+    # Sends without an encrypted request (sent directly, not queued) are skipped.
+    assert await _all_rows(state_store, "send_request", page=1) == [("s-a", b"ra"), ("s-b", b"rb")]
+    assert await state_store.encrypted_rows("dead_letter", "d2", 10) == []
+
+
+async def test_replace_encrypted_is_compare_and_set(state_store: StateStore) -> None:
+    s = await new_subject(state_store)
+    await state_store.put_dead_letter(
+        DeadLetterRecord("d", "k", "pn", "UTILITY", "+1***", "{}", 4, 1.0, b"old")
+    )
+    await state_store.begin_send(send("q", request_ct=b"old-req"))
+
+    assert await state_store.replace_encrypted("subject_dek", s.id, b"dek", b"dek2")
+    assert not await state_store.replace_encrypted("subject_dek", s.id, b"dek", b"dek3")
+    assert await state_store.encrypted_rows("subject_dek", "", 10) == [(s.id, b"dek2")]
+    [stored] = await state_store.subjects_by_index("bi-1")
+    assert stored.number_ct == s.number_ct  # only the blob changed
+
+    assert await state_store.replace_encrypted("send_request", "q", b"old-req", b"new-req")
+    changed = await state_store.get_send("q")
+    assert changed is not None
+    assert changed.request_ct == b"new-req"
+
+    taken = await state_store.take_dead_letter("d")  # deleted meanwhile
+    assert taken is not None
+    assert not await state_store.replace_encrypted("dead_letter", "d", b"old", b"new")
+    assert not await state_store.replace_encrypted("send_request", "missing", b"old", b"new")
+    with pytest.raises(ValueError, match="kind"):
+        await state_store.replace_encrypted("consent_proof", "x", b"a", b"b")
+
+
+async def test_concurrent_replacements_of_one_blob_have_one_winner(
+    state_store: StateStore,
+) -> None:
+    s = await new_subject(state_store)
+    results = await asyncio.gather(
+        *(
+            state_store.replace_encrypted("subject_dek", s.id, b"dek", b"dek-%d" % i)
+            for i in range(8)
+        )
+    )
+    assert results.count(True) == 1
+    [(_, blob)] = await state_store.encrypted_rows("subject_dek", "", 10)
+    assert blob == b"dek-%d" % results.index(True)
+
+
 # --------------------------------------------------------------------------- dedup
 
 

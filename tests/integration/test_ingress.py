@@ -1,0 +1,145 @@
+"""Webhook source controls over gRPC, and the optional HTTP ingress + StreamEvents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import grpc
+import pytest
+
+from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, verify_pb2
+from sidecar.testing import (
+    DEV_VERIFY_TOKEN,
+    Embedded,
+    inbound_text,
+    signature,
+    start_embedded,
+)
+from sidecar.whatsapp.simulator import SimulatorHandle
+
+pytestmark = pytest.mark.integration
+
+USER = "16505551234"
+MARKETING = send_pb2.SendRequest(
+    to="+" + USER,
+    category=common_pb2.CATEGORY_MARKETING,
+    template=send_pb2.Template(name="promo", language=send_pb2.TemplateLanguage(code="en")),
+)
+
+
+async def _embedded(tmp: Path, sim: SimulatorHandle, **env: str) -> AsyncIterator[Embedded]:
+    embedded, stop, task = await start_embedded(tmp, sim.url, **env)
+    try:
+        yield embedded
+    finally:
+        await embedded.channel.close()
+        stop.set()
+        assert await task == 0
+
+
+@pytest.fixture
+async def guarded(tmp_path: Path, simulator: SimulatorHandle) -> AsyncIterator[Embedded]:
+    async for e in _embedded(
+        tmp_path,
+        simulator,
+        WA_SIDECAR_WEBHOOK_ALLOW_CIDRS="10.0.0.0/8,2001:db8::/32",
+        WA_SIDECAR_WEBHOOK_TRUSTED_PROXIES="192.168.0.0/16",
+        WA_SIDECAR_WEBHOOK_RATE_LIMIT="5/minute",
+    ):
+        yield e
+
+
+@pytest.fixture
+async def ingress(tmp_path: Path, simulator: SimulatorHandle) -> AsyncIterator[Embedded]:
+    async for e in _embedded(tmp_path, simulator, WA_SIDECAR_WEBHOOK_INGRESS="true"):
+        yield e
+
+
+def _req(body: bytes, ip: str, xff: str = "") -> verify_pb2.WebhookRequest:
+    headers = {"x-forwarded-for": xff} if xff else {}
+    return verify_pb2.WebhookRequest(
+        body=body, signature=signature(body), remote_ip=ip, headers=headers
+    )
+
+
+async def test_allowlist_refuses_other_sources(guarded: Embedded) -> None:
+    body = inbound_text(USER, "hi")
+    refused = await guarded.verify.VerifyWebhook(_req(body, "127.0.0.1"))
+    assert refused.reason == verify_pb2.REJECTION_IP_NOT_ALLOWED
+    assert (await guarded.verify.VerifyWebhook(_req(body, "10.1.2.3"))).valid
+    assert (await guarded.verify.VerifyWebhook(_req(body, "2001:db8::7"))).valid
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(guarded: Embedded) -> None:
+    body = inbound_text(USER, "hi")
+    via_proxy = await guarded.verify.VerifyWebhook(_req(body, "192.168.1.1", "10.9.9.9"))
+    assert via_proxy.valid
+    spoofed = await guarded.verify.VerifyWebhook(_req(body, "8.8.8.8", "10.9.9.9"))
+    assert spoofed.reason == verify_pb2.REJECTION_IP_NOT_ALLOWED
+
+
+async def test_per_source_rate_limit(guarded: Embedded) -> None:
+    results = [
+        await guarded.verify.VerifyWebhook(_req(inbound_text(USER, f"m{i}"), "10.0.0.5"))
+        for i in range(6)
+    ]
+    assert [r.valid for r in results] == [True] * 5 + [False]
+    assert results[-1].reason == verify_pb2.REJECTION_RATE_LIMITED
+    other = await guarded.verify.VerifyWebhook(_req(inbound_text(USER, "x"), "10.0.0.6"))
+    assert other.valid
+
+
+async def test_stream_events_needs_the_ingress(sidecar: Embedded) -> None:
+    call = sidecar.verify.StreamEvents(verify_pb2.StreamEventsRequest())
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        async for _ in call:
+            pass
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_ingress_handshake(ingress: Embedded) -> None:
+    url = f"http://{ingress.settings.admin_addr}/webhook"
+    async with aiohttp.ClientSession() as http:
+        params = {"hub.mode": "subscribe", "hub.verify_token": DEV_VERIFY_TOKEN,
+                  "hub.challenge": "1158201444"}
+        async with http.get(url, params=params) as r:
+            assert (r.status, await r.text()) == (200, "1158201444")
+        async with http.get(url, params={**params, "hub.verify_token": "nope"}) as r:
+            assert r.status == 403
+
+
+async def test_ingress_refuses_without_a_subscriber_and_applies_nothing(ingress: Embedded) -> None:
+    url = f"http://{ingress.settings.admin_addr}/webhook"
+    body = inbound_text(USER, "STOP")
+    async with aiohttp.ClientSession() as http, http.post(
+        url, data=body, headers={"X-Hub-Signature-256": signature(body)}
+    ) as r:
+        assert r.status == 503
+    assert (await ingress.send.Check(MARKETING)).reason == common_pb2.REASON_NO_CONSENT
+
+
+async def test_ingress_hands_verified_events_to_the_app(ingress: Embedded) -> None:
+    url = f"http://{ingress.settings.admin_addr}/webhook"
+    call = ingress.verify.StreamEvents(verify_pb2.StreamEventsRequest())
+    first = asyncio.ensure_future(call.read())
+    body = inbound_text(USER, "STOP")
+    async with aiohttp.ClientSession() as http:
+        # The subscription is registered once the server has started the stream.
+        while True:
+            async with http.post(
+                url, data=body, headers={"X-Hub-Signature-256": signature(body)}
+            ) as r:
+                if r.status != 503:
+                    assert r.status == 200
+                    break
+            await asyncio.sleep(0)
+        async with http.post(url, data=body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}) as r:
+            assert r.status == 401
+    event = await asyncio.wait_for(first, 10)
+    assert event.message.opt_out
+    assert event.message.from_number == USER
+    call.cancel()
+    assert (await ingress.send.Check(MARKETING)).reason == common_pb2.REASON_OPTED_OUT
