@@ -55,6 +55,7 @@ from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
+from sidecar.service.validator import NumberValidator
 from sidecar.service.webhooks import (
     RateLimiter,
     WebhookDeps,
@@ -174,6 +175,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             cipher=FieldCipher(keyring),
             metrics=metrics,
             fingerprint_key=keyring.index_subkey(_FINGERPRINT_LABEL),
+            validator=_validator(settings, session),
         ),
         SendSettings.from_settings(settings),
         on_opt_out=webhooks.opt_out_from_graph,
@@ -194,6 +196,18 @@ async def build_runtime(settings: Settings) -> Runtime:
     )
     return Runtime(
         settings, stores, session, metrics, tokens, sender, webhooks, consent, events, servicers
+    )
+
+
+def _validator(settings: Settings, session: aiohttp.ClientSession) -> NumberValidator | None:
+    if not settings.number_validator_url:
+        return None
+    return NumberValidator(
+        session,
+        settings.number_validator_url,
+        qps=settings.number_validator_qps,
+        cache_ttl=settings.number_validator_cache_ttl,
+        timeout=settings.number_validator_timeout,
     )
 
 

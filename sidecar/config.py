@@ -221,6 +221,23 @@ class Settings:
         metadata=_doc("Sends in progress at once per batch stream (back-pressure beyond it)."),
     )
 
+    number_validator_url: str = field(
+        default="",
+        metadata=_doc(
+            'Optional external validator asked GET <url>?number=<E.164> → {"whatsapp": bool}; '
+            "empty = off."
+        ),
+    )
+    number_validator_qps: float = field(
+        default=10.0, metadata=_doc("Most validator calls per second (cached answers are free).")
+    )
+    number_validator_cache_ttl: float = field(
+        default=86400.0, metadata=_doc("Seconds a validator answer is reused.")
+    )
+    number_validator_timeout: float = field(
+        default=2.0, metadata=_doc("Seconds a validator call may take before it is skipped.")
+    )
+
     # --- webhooks ------------------------------------------------------------
     webhook_max_body: int = field(
         default=3 * 1024 * 1024,

@@ -9,6 +9,9 @@ from sidecar.config import Settings
 from sidecar.service.consent import verify_audit_log
 from sidecar.stores.factory import open_stores
 
+OPERATOR = "operator:cli"
+"""The audit actor of offline commands."""
+
 
 async def verify_audit(settings: Settings) -> int:
     """Verify the audit hash chain; exit 0 if intact, 1 naming the first bad entry."""
@@ -29,13 +32,28 @@ async def verify_audit(settings: Settings) -> int:
         )
         + "\n"
     )
+    if not check.ok:
+        sys.stderr.write(
+            f"wa-sidecar: audit log broken at entry seq={check.first_bad_seq}: {check.problem}\n"
+        )
     return 0 if check.ok else 1
 
 
 async def rotate_keys(settings: Settings) -> int:
-    """Re-encrypt stored data under the primary key (online, idempotent)."""
-    sys.stderr.write(
-        "wa-sidecar: keys rotate is not available in this release; "
-        "old keys stay readable while listed in WA_SIDECAR_ENCRYPTION_KEY\n"
-    )
-    return 2
+    """Re-wrap subject keys and re-encrypt stored requests under the primary key.
+
+    Online (the sidecar may keep serving on the same state) and idempotent.
+    Prints the counts as JSON; exit 0 when every blob is under the primary,
+    1 when some were unreadable or kept changing (run it again).
+    """
+    from sidecar.app import load_keyring
+    from sidecar.service.keys import KeyRotator
+
+    keyring = load_keyring(settings)
+    stores = await open_stores(settings.state_url, settings.quota_url)
+    try:
+        report = await KeyRotator(stores.state, keyring).rotate(actor=OPERATOR)
+    finally:
+        await stores.close()
+    sys.stdout.write(json.dumps(report.to_dict(), sort_keys=True) + "\n")
+    return 0 if report.complete else 1

@@ -113,30 +113,45 @@ class KeyRotator:
         log.info("key rotation finished", extra={"event": "keys_rotated", **detail})
         return report
 
+    async def _rotate_row(
+        self, store: KeyRotationStore, kind: str, row_id: str, blob: bytes
+    ) -> str:
+        """``"rotated"``, ``"current"``, ``"unreadable"`` or ``"conflict"``."""
+        try:
+            fresh = self._reseal(kind, row_id, blob)
+        except DecryptionError:
+            # Tampered, or sealed under a key no longer listed: never overwritten.
+            log.warning(
+                "unreadable blob left as it is",
+                extra={"event": "key_rotation_unreadable", "kind": kind, "row_id": row_id},
+            )
+            return "unreadable"
+        if fresh == blob:
+            return "current"
+        if await store.replace_encrypted(kind, row_id, blob, fresh):
+            return "rotated"
+        return "conflict"
+
     async def _rotate_kind(self, store: KeyRotationStore, kind: str) -> KindReport:
         counts = KindReport()
         # Rows that lost a compare-and-set are read again on the next pass;
         # one pass with no conflict means nothing is left under an old key.
         while counts.passes < self._max_passes:
             counts.passes += 1
-            conflicts, after = 0, ""
             first_pass = counts.passes == 1
+            conflicts, after = 0, ""
             while rows := await store.encrypted_rows(kind, after, self._page):
                 after = rows[-1][0]
                 for row_id, blob in rows:
-                    if first_pass:
-                        counts.scanned += 1
-                    try:
-                        fresh = self._reseal(kind, row_id, blob)
-                    except DecryptionError:
-                        counts.unreadable += first_pass
-                        continue
-                    if fresh is blob:
-                        counts.current += first_pass
-                    elif await store.replace_encrypted(kind, row_id, blob, fresh):
-                        counts.rotated += 1
-                    else:
+                    outcome = await self._rotate_row(store, kind, row_id, blob)
+                    if outcome == "conflict":
                         conflicts += 1
+                    elif outcome == "rotated":
+                        counts.rotated += 1
+                    elif first_pass:  # later passes meet these rows again
+                        counts.current += outcome == "current"
+                        counts.unreadable += outcome == "unreadable"
+                    counts.scanned += first_pass
             counts.retried += conflicts
             counts.pending = conflicts
             if not conflicts:

@@ -46,6 +46,7 @@ from sidecar.policy.types import ALLOW, Category, Decision, ErrorClass, Reason
 from sidecar.redact import mask_number
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
 from sidecar.service.subjects import Indexes, SubjectDirectory
+from sidecar.service.validator import NumberValidator
 from sidecar.stores.base import (
     DeadLetterRecord,
     QuotaStore,
@@ -77,6 +78,7 @@ class SendSettings:
     window_seconds: float
     rules: ConsentRules
     retry: RetryPolicy
+    messaging_limit: int = 0
 
     @classmethod
     def from_settings(cls, s: Settings) -> SendSettings:
@@ -96,6 +98,7 @@ class SendSettings:
                 base_delay=s.retry_base_delay,
                 max_delay=s.retry_max_delay,
             ),
+            messaging_limit=s.messaging_limit,
         )
 
 
@@ -109,6 +112,7 @@ class SendDeps:
     cipher: FieldCipher
     metrics: Metrics
     fingerprint_key: bytes
+    validator: NumberValidator | None = None
 
 
 class Sender:
@@ -170,6 +174,8 @@ class Sender:
                     return decision, subject
         except StoreUnavailable:
             return _STORE_DOWN, None
+        if d.validator is not None and await d.validator.reachable(cmd.to, key=idx.full) is False:
+            return _NOT_ON_WHATSAPP, subject
         decision = await self._quota(cmd, idx, consume=consume, max_wait=max_wait)
         return decision, subject
 
@@ -177,6 +183,19 @@ class Sender:
         self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None
     ) -> Decision:
         quota = self._d.quota
+        if consume and self._s.messaging_limit and not cmd.free_form:
+            # Messaging tier: unique users reached by templates in a rolling 24 h.
+            # Check does not evaluate it: recording a recipient is the side effect.
+            within = await quota.add_unique(
+                f"tier:{cmd.phone_number_id}", idx.full[:32], 86400.0, self._s.messaging_limit
+            )
+            if not within:
+                return Decision(
+                    False,
+                    Reason.MESSAGING_LIMIT_REACHED,
+                    "unique-recipient limit of the messaging tier reached for 24 h",
+                    3600.0,
+                )
         pair_key = f"pair:{cmd.phone_number_id}:{idx.full[:32]}"
         take = quota.acquire if consume else quota.peek
         wait = await take(pair_key, self._s.pair_rate, self._s.pair_burst)
@@ -405,6 +424,9 @@ class Sender:
         self._d.metrics.sends.labels(outcome.value, reason.value, cmd.category.value).inc()
 
 
+_NOT_ON_WHATSAPP = Decision(
+    False, Reason.NUMBER_NOT_ON_WHATSAPP, "the number validator says this number has no WhatsApp"
+)
 _CONFLICT = "idempotency_key was already used for a request with different content"
 _STORE_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "consent store unavailable; failing closed", 1.0

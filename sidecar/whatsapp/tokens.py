@@ -61,6 +61,7 @@ class TokenManager:
         self._expires_at: float | None = None  # None: unknown; 0: never expires
         self._graph: GraphClient | None = None
         self._lock = asyncio.Lock()
+        self._swapped = asyncio.Condition()
         self.refreshes = 0
 
     def bind(self, graph: GraphClient) -> None:
@@ -124,7 +125,9 @@ class TokenManager:
                 self._expires_at = self._clock() + float(expires_in) if expires_in else 0.0
             self.refreshes += 1
             log.info("access token refreshed", extra={"event": "token_refreshed", "why": reason})
-            return True
+        async with self._swapped:
+            self._swapped.notify_all()
+        return True
 
     async def on_auth_error(self, failed: Credentials) -> bool:
         """After an AUTH error with ``failed``: refresh once (coalesced).
@@ -141,6 +144,11 @@ class TokenManager:
         except GraphError as exc:
             log.warning("token refresh failed: %s", exc, extra={"event": "token_refresh_failed"})
             return False
+
+    async def wait_refreshes(self, count: int) -> None:
+        """Wait until ``count`` refreshes have happened (tests, operators)."""
+        async with self._swapped:
+            await self._swapped.wait_for(lambda: self.refreshes >= count)
 
     def seconds_until_refresh(self) -> float | None:
         """None when no refresh is due (unknown or never-expiring token)."""

@@ -103,8 +103,11 @@ async def test_stream_events_needs_the_ingress(sidecar: Embedded) -> None:
 async def test_ingress_handshake(ingress: Embedded) -> None:
     url = f"http://{ingress.settings.admin_addr}/webhook"
     async with aiohttp.ClientSession() as http:
-        params = {"hub.mode": "subscribe", "hub.verify_token": DEV_VERIFY_TOKEN,
-                  "hub.challenge": "1158201444"}
+        params = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": DEV_VERIFY_TOKEN,
+            "hub.challenge": "1158201444",
+        }
         async with http.get(url, params=params) as r:
             assert (r.status, await r.text()) == (200, "1158201444")
         async with http.get(url, params={**params, "hub.verify_token": "nope"}) as r:
@@ -114,9 +117,10 @@ async def test_ingress_handshake(ingress: Embedded) -> None:
 async def test_ingress_refuses_without_a_subscriber_and_applies_nothing(ingress: Embedded) -> None:
     url = f"http://{ingress.settings.admin_addr}/webhook"
     body = inbound_text(USER, "STOP")
-    async with aiohttp.ClientSession() as http, http.post(
-        url, data=body, headers={"X-Hub-Signature-256": signature(body)}
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=body, headers={"X-Hub-Signature-256": signature(body)}) as r,
+    ):
         assert r.status == 503
     assert (await ingress.send.Check(MARKETING)).reason == common_pb2.REASON_NO_CONSENT
 
@@ -136,7 +140,9 @@ async def test_ingress_hands_verified_events_to_the_app(ingress: Embedded) -> No
                     assert r.status == 200
                     break
             await asyncio.sleep(0)
-        async with http.post(url, data=body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}) as r:
+        async with http.post(
+            url, data=body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}
+        ) as r:
             assert r.status == 401
     event = await asyncio.wait_for(first, 10)
     assert event.message.opt_out
