@@ -8,8 +8,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc, verify_pb2
-from sidecar.api._gen.wasidecar.v1 import verify_pb2_grpc
+from sidecar.api._gen.wasidecar.v1 import (
+    common_pb2,
+    send_pb2,
+    send_pb2_grpc,
+    verify_pb2,
+    verify_pb2_grpc,
+)
 from sidecar.testing import DEV_APP_SECRET, SidecarProcess, inbound_text, signature, start_embedded
 from sidecar.whatsapp.simulator import FaultRule, SimulatorHandle
 
@@ -75,7 +80,7 @@ async def test_tokens_secrets_and_numbers_never_reach_logs_or_metrics(
     log = proc.log_text()
     assert "token_refreshed" in log
     secrets = [proc.env["WA_SIDECAR_ACCESS_TOKEN"], DEV_APP_SECRET, *new_tokens]
-    numbers = [n for n in NUMBERS[:3]] + [n[1:] for n in NUMBERS[:3]]
+    numbers = list(NUMBERS[:3]) + [n[1:] for n in NUMBERS[:3]]
     for needle in secrets + numbers:
         assert needle not in log, "a secret or number leaked into the logs"
         assert needle not in metrics, "a secret or number leaked into the metrics"
