@@ -13,6 +13,7 @@ to the hash-chained audit log, naming the subject only by blind index.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -137,22 +138,46 @@ class ConsentManager:
         proof: Proof,
         *,
         actor: str,
-        event_key: str = "",
     ) -> ConsentView:
-        """Record an opt-out; empty ``categories`` means all of them."""
+        """Record an opt-out from the API; empty ``categories`` means all of them."""
+        await self.opt_out(e164, categories, proof, actor=actor)
+        idx = self._dir.indexes(e164)
+        return await self._view(await self._dir.find(e164, idx), idx.blind, idx.full)
+
+    async def opt_out(
+        self,
+        e164: str,
+        categories: Sequence[Category],
+        proof: Proof,
+        *,
+        actor: str,
+        event_key: str = "",
+    ) -> bool:
+        """Record an opt-out (durable when this returns); empty ``categories``
+        means all. With ``event_key`` a re-delivered event changes nothing.
+        Returns whether anything new was recorded."""
         cats = tuple(categories) or ALL_CATEGORIES
         subject = await self._dir.find_or_create(e164)
         idx = self._dir.indexes(e164)
-        applied = False
-        for category in cats:
-            key = f"{event_key}:{category.value}" if event_key else ""
-            applied |= await self._append(
-                subject, idx.full, category, ConsentAction.REVOKE, proof, actor, key
+        results = await asyncio.gather(
+            *(
+                self._append(
+                    subject,
+                    idx.full,
+                    category,
+                    ConsentAction.REVOKE,
+                    proof,
+                    actor,
+                    f"{event_key}:{category.value}" if event_key else "",
+                )
+                for category in cats
             )
+        )
+        applied = any(results)
         if applied or not event_key:
             await self._audit(actor, "consent.revoke", idx.blind, cats, proof.source)
             self._metrics.opt_outs.labels(proof.source.split(":")[0] or "api").inc()
-        return await self._view(subject, idx.blind, idx.full)
+        return applied
 
     async def opt_in(
         self, e164: str, categories: Sequence[Category], proof: Proof, *, actor: str, event_key: str

@@ -14,6 +14,7 @@ before this returns, for every replica.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import time
@@ -171,7 +172,7 @@ class WebhookHandler:
             events = parse_delivery(body)
         except WebhookParseError as exc:
             return self.reject(Rejection.MALFORMED_PAYLOAD, str(exc))
-        applied = [await self._apply(event) for event in events]
+        applied = await self._apply_all(events)
         fresh = await d.dedup.claim([e.dedup_key for e in events], self._s.dedup_ttl, self._clock())
         new = tuple(a for a, first in zip(applied, fresh, strict=True) if first)
         for a in applied:
@@ -188,6 +189,23 @@ class WebhookHandler:
         )
 
     # ------------------------------------------------------------------ effects
+
+    async def _apply_all(self, events: list[Event]) -> list[Applied]:
+        """Apply effects: in order for each user, concurrently across users
+        (a STOP then START from one user must land in that order)."""
+        if len(events) == 1:
+            return [await self._apply(events[0])]
+        groups: dict[str, list[int]] = {}
+        for i, event in enumerate(events):
+            groups.setdefault(_party(event), []).append(i)
+        results: list[Applied] = [Applied(e) for e in events]
+
+        async def run(indices: list[int]) -> None:
+            for i in indices:
+                results[i] = await self._apply(events[i])
+
+        await asyncio.gather(*(run(indices) for indices in groups.values()))
+        return results
 
     async def _apply(self, event: Event) -> Applied:
         if isinstance(event, InboundMessage):
@@ -208,7 +226,7 @@ class WebhookHandler:
         match = self._keyword(msg)
         if match.intent is KeywordIntent.OPT_OUT:
             proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
-            await self._d.consent.revoke(
+            await self._d.consent.opt_out(
                 e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=msg.dedup_key
             )
             return Applied(msg, opt_out=True)
@@ -251,7 +269,7 @@ class WebhookHandler:
             e164 = from_wa_id(status.recipient_id)
             if e164 is not None:
                 proof = Proof(source=f"graph:{code}", evidence=f"wamid:{status.id}")
-                await self._d.consent.revoke(
+                await self._d.consent.opt_out(
                     e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=status.dedup_key
                 )
                 return Applied(status, opt_out=True)
@@ -263,7 +281,7 @@ class WebhookHandler:
             return Applied(pref)
         proof = Proof(source=f"user_preferences:{pref.value}", evidence=pref.detail[:200])
         if pref.value == "stop":
-            await self._d.consent.revoke(
+            await self._d.consent.opt_out(
                 e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=pref.dedup_key
             )
             return Applied(pref, opt_out=True)
@@ -276,9 +294,20 @@ class WebhookHandler:
 
     async def opt_out_from_graph(self, e164: str, category: str, source: str) -> None:
         """Hook for the sender: a synchronous 131050 is an opt-out too."""
-        await self._d.consent.revoke(
+        await self._d.consent.opt_out(
             e164, (Category(category),), Proof(source=source), actor="graph"
         )
+
+
+def _party(event: Event) -> str:
+    """The user an event is about (its effects must stay in order)."""
+    if isinstance(event, InboundMessage):
+        return event.from_number
+    if isinstance(event, StatusUpdate):
+        return event.recipient_id
+    if isinstance(event, PreferenceUpdate):
+        return event.wa_id
+    return ""
 
 
 def _kind(event: Event) -> str:

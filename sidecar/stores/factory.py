@@ -23,10 +23,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from limits.aio.storage import MemoryStorage
+from limits.storage import storage_from_string
 
 from sidecar.errors import ConfigError
 from sidecar.stores.base import DedupStore, QuotaStore, StateStore
 from sidecar.stores.memory import MemoryQuotaStore
+from sidecar.stores.redis import RedisQuotaStore
 from sidecar.stores.sqlite import SqliteStateStore
 
 STATE_SETTING = "WA_SIDECAR_STATE_URL"
@@ -49,14 +51,19 @@ class Stores:
                 await store.close()
 
 
-async def open_stores(state_url: str, quota_url: str) -> Stores:
+async def open_stores(state_url: str, quota_url: str, *, quota_prefix: str = "wa:") -> Stores:
     """Open (and migrate) the backends the URLs name.
 
+    ``quota_prefix`` namespaces the keys of a shared quota backend (Redis).
     Raises ``ConfigError`` for a URL we cannot use and ``StoreUnavailable``
     when a named backend cannot be reached.
     """
-    quota, shared_dedup = _quota_backend(quota_url)
-    state, state_dedup = await _state_backend(state_url)
+    quota, shared_dedup = await _quota_backend(quota_url, quota_prefix)
+    try:
+        state, state_dedup = await _state_backend(state_url)
+    except BaseException:
+        await quota.close()
+        raise
     return Stores(state=state, dedup=shared_dedup or state_dedup, quota=quota)
 
 
@@ -74,27 +81,48 @@ async def _state_backend(url: str) -> tuple[StateStore, DedupStore]:
             )
 
 
-def _quota_backend(url: str) -> tuple[QuotaStore, DedupStore | None]:
+async def _quota_backend(url: str, prefix: str) -> tuple[QuotaStore, DedupStore | None]:
     """The quota store and, for shared backends, the dedup store beside it."""
     match _scheme(url, QUOTA_SETTING):
         case "memory":
             return MemoryQuotaStore(), None
         case "redis" | "rediss":
-            raise ConfigError(QUOTA_SETTING, f"Redis: {_SCALE_OUT}")
+            try:
+                redis = RedisQuotaStore(url, key_prefix=prefix)
+            except ValueError:  # redis-py's URL parser; its message may quote the URL
+                raise ConfigError(QUOTA_SETTING, "not a usable redis:// URL") from None
+            try:
+                await redis.ping()
+            except BaseException:
+                await redis.close()
+                raise
+            return redis, redis.dedup()
         case other:
             raise ConfigError(
                 QUOTA_SETTING, f"unsupported scheme {other!r}: use memory:// or redis://…"
             )
 
 
-def webhook_limit_storage(quota_url: str) -> Any:
+def webhook_limit_storage(quota_url: str, key_prefix: str = "wa:") -> Any:
     """A ``limits`` async storage on the quota backend, for per-source-IP
-    webhook limits (shared across replicas when the quota backend is)."""
+    webhook limits (shared across replicas when the quota backend is).
+
+    On Redis its keys are ``<key_prefix>limits:…``, apart from ours (which put a
+    ``{`` or ``uniq:``/``dedup:`` right after the prefix); errors surface as
+    ``limits.errors.StorageError``.
+    """
     match _scheme(quota_url, QUOTA_SETTING):
         case "memory":
             return MemoryStorage()
         case "redis" | "rediss":
-            raise ConfigError(QUOTA_SETTING, f"Redis: {_SCALE_OUT}")
+            return storage_from_string(
+                "async+" + quota_url,
+                implementation="redispy",
+                key_prefix=f"{key_prefix}limits",
+                wrap_exceptions=True,
+                socket_timeout=0.25,
+                socket_connect_timeout=0.25,
+            )
         case other:
             raise ConfigError(
                 QUOTA_SETTING, f"unsupported scheme {other!r}: use memory:// or redis://…"

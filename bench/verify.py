@@ -1,0 +1,149 @@
+"""VerifyWebhook with a 2 KB signed delivery vs an empty grpc.aio handler (goal: ratio ≥ 0.8).
+
+The delivery is a Meta-shaped status batch (8 ``statuses`` of sidecar-sent
+messages, with ``biz_opaque_callback_data`` and pricing). Three figures run
+alternately against two processes:
+
+- ``unique``: every delivery carries new wamids, so the sidecar verifies,
+  parses, records 8 statuses and claims 8 dedup keys — what a live webhook
+  costs. **The goal ratio uses this one.**
+- ``replay``: the same delivery again and again (Meta's retries); every
+  event is a duplicate.
+- ``empty``: the same kind of request bytes (unique bodies, real signatures)
+  to ``bench.empty_server``, which answers an empty ``WebhookResult``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from bench.load import (
+    RUNS,
+    SECONDS,
+    Run,
+    alternate,
+    channels,
+    close_channels,
+    closed_loop,
+    goal,
+    next_id,
+    paired_ratio,
+    rate_figures,
+    scratch,
+    start_empty_server,
+    start_sidecar,
+    start_simulator_process,
+)
+from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
+from sidecar.testing import signature, webhook_body
+from sidecar.whatsapp.simulator_webhooks import status_item
+
+CONCURRENCY = 64
+STATUSES = 8
+_SLOT = b"@" * 12  # replaced by a unique 12-digit number per delivery
+_REMOTE_IP = "173.252.88.1"  # a Meta webhook source address
+
+SIDECAR_ENV = {
+    "WA_SIDECAR_WEBHOOK_RATE_LIMIT": "",  # one client IP at thousands/s is the point here
+    "WA_SIDECAR_LOG_LEVEL": "WARNING",
+}
+
+
+def _template() -> list[bytes]:
+    now = int(time.time())
+    slot = _SLOT.decode()
+    items = [
+        status_item(
+            f"wamid.HBgLMTY1MDIwMDAwMDAVAgARGBI{slot}",
+            "sent" if i % 2 == 0 else "delivered",
+            f"1650200{i:04d}",
+            now,
+            biz_opaque_callback_data=f"bench-{slot}",
+            pricing_category="utility" if i % 2 == 0 else None,
+        )
+        for i in range(STATUSES)
+    ]
+    return webhook_body(*items, kind="statuses").split(_SLOT)
+
+
+_PARTS = _template()
+
+
+def delivery(n: int) -> bytes:
+    """A signed-ready delivery whose wamids and callback keys derive from ``n``."""
+    out = [_PARTS[0]]
+    for k, part in enumerate(_PARTS[1:]):
+        out.append(b"%012d" % (n * 100 + k))
+        out.append(part)
+    return b"".join(out)
+
+
+def request(body: bytes) -> verify_pb2.WebhookRequest:
+    return verify_pb2.WebhookRequest(body=body, signature=signature(body), remote_ip=_REMOTE_IP)
+
+
+BODY_BYTES = len(delivery(0))
+
+
+def _phase(
+    address: str, pid: int, *, unique: bool, stubs_are_sidecar: bool = True
+) -> tuple[Any, list[Any]]:  # (phase, channels to close)
+    chans = channels(address)
+    stubs = [verify_pb2_grpc.VerifyServiceStub(c) for c in chans]
+    replayed = request(delivery(next_id()))
+
+    async def call(i: int) -> None:
+        req = request(delivery(next_id())) if unique else replayed
+        reply = await stubs[i % len(stubs)].VerifyWebhook(req)
+        if not reply.valid and reply.reason != verify_pb2.REJECTION_UNSPECIFIED:
+            raise RuntimeError(f"rejected: {verify_pb2.Rejection.Name(reply.reason)}")
+        if unique and stubs_are_sidecar and len(reply.events) != STATUSES:
+            raise RuntimeError(f"{len(reply.events)} new events, expected {STATUSES}")
+
+    async def phase(seconds: float) -> Run:
+        return await closed_loop(call, concurrency=CONCURRENCY, seconds=seconds, pid=pid)
+
+    return phase, chans
+
+
+async def run() -> dict[str, Any]:
+    async with scratch() as tmp:
+        sim = await start_simulator_process(tmp)
+        empty = await start_empty_server(tmp)
+        sidecar = await start_sidecar(tmp, sim.url, SIDECAR_ENV)
+        opened: list[Any] = []
+        try:
+            assert sidecar.proc is not None
+            unique, c1 = _phase(sidecar.grpc_addr, sidecar.proc.pid, unique=True)
+            replay, c2 = _phase(sidecar.grpc_addr, sidecar.proc.pid, unique=False)
+            baseline, c3 = _phase(
+                empty.address, empty.pid, unique=True, stubs_are_sidecar=False
+            )
+            opened = list(itertools.chain(c1, c2, c3))
+            runs = await alternate([("unique", unique), ("replay", replay), ("empty", baseline)])
+        finally:
+            await close_channels(opened)
+            await sidecar.stop()
+            empty.stop()
+            sim.stop()
+    ratio_unique = paired_ratio(runs["unique"], runs["empty"])
+    ratio_replay = paired_ratio(runs["replay"], runs["empty"])
+    return {
+        "body_bytes": BODY_BYTES,
+        "statuses_per_delivery": STATUSES,
+        "concurrency": CONCURRENCY,
+        "runs": RUNS,
+        "seconds_per_run": SECONDS,
+        "unique": rate_figures(runs["unique"]),
+        "replay": rate_figures(runs["replay"]),
+        "empty_handler": rate_figures(runs["empty"]),
+        "ratio_unique": ratio_unique,
+        "ratio_replay": ratio_replay,
+        "goals": [
+            goal("VerifyWebhook/empty handler throughput ratio (unique deliveries)",
+                 ratio_unique, ">=", 0.8),
+        ],
+        "note": "cpu_us_per_op is the server process's CPU (sidecar, or the empty server)",
+    }

@@ -1,0 +1,163 @@
+"""Sends a person must look at: dead letters and in-doubt sends.
+
+A dead letter is a send whose retries ran out; its request is kept encrypted
+so that ``requeue`` can send it again through the whole pipeline (consent is
+checked anew) under the derived key ``<key>#r<n>``, ``n`` the next free
+number. The original key keeps its DEAD_LETTERED outcome as history. A
+requeue that policy refuses puts the dead letter back.
+
+An in-doubt send is an IN_FLIGHT record of an incarnation that crashed
+during the Graph call: it is listed here and never resent; the status
+webhook that carries its key back resolves it (``service/webhooks.py``).
+
+    review = Review(sender, state, cipher)
+    letters = await review.dead_letters(limit=100)
+    result, requeued = await review.requeue(letters[0].id)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sidecar.crypto.fields import FieldCipher, aad
+from sidecar.errors import NotFound
+from sidecar.policy.types import Category, ErrorClass
+from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult
+from sidecar.service.send import Sender
+from sidecar.stores.base import DeadLetterRecord, StateStore
+
+log = logging.getLogger(__name__)
+
+_REQUEUE_SUFFIX = re.compile(r"#r\d+$")
+# What convert.send_command adds around the message object in a Graph body.
+_ENVELOPE = ("messaging_product", "recipient_type", "to", "biz_opaque_callback_data")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: str
+    key: str
+    phone_number_id: str
+    category: Category
+    to_masked: str
+    error: SendFailure
+    attempts: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class InDoubtSend:
+    key: str
+    phone_number_id: str
+    category: Category
+    to_masked: str
+    started_at: float
+
+
+class Review:
+    """Lists dead letters and in-doubt sends; requeues dead letters."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        state: StateStore,
+        cipher: FieldCipher,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sender = sender
+        self._state = state
+        self._cipher = cipher
+        self._clock = clock
+
+    async def dead_letters(self, limit: int, after_id: str = "") -> list[DeadLetter]:
+        records = await self._state.list_dead_letters(limit, after_id)
+        return [_dead_letter(r) for r in records]
+
+    async def in_doubt(self, limit: int, after_key: str = "") -> list[InDoubtSend]:
+        """IN_FLIGHT sends of other (crashed) incarnations, by key."""
+        records = await self._state.list_in_doubt(self._sender.owner, limit, after_key)
+        return [
+            InDoubtSend(r.key, r.phone_number_id, Category(r.category), r.to_masked, r.created_at)
+            for r in records
+        ]
+
+    async def requeue(self, dead_letter_id: str) -> tuple[SendResult, bool]:
+        """Send a dead letter again; ``(result, requeued)`` — False when policy
+        refused it now and the dead letter was put back."""
+        record = await self._state.take_dead_letter(dead_letter_id)
+        if record is None:
+            raise NotFound(f"dead letter {dead_letter_id!r} not found")
+        key = ""
+        try:
+            request = json.loads(
+                self._cipher.decrypt(record.request_ct, aad("dead_letters", "request", record.id))
+            )
+            key = await self._next_key(record.key)
+            result = await self._sender.send(_command(request, key))
+        except BaseException:
+            # Put it back unless the new send got as far as recording its
+            # intent (then it may be on the wire, and ListInDoubt shows it).
+            if not key or await self._state.get_send(key) is None:
+                await self._state.put_dead_letter(record)
+            raise
+        if result.outcome is Outcome.REJECTED:
+            await self._state.put_dead_letter(record)
+            return result, False
+        log.info(
+            "dead letter requeued",
+            extra={"event": "dead_letter_requeued", "idempotency_key": key},
+        )
+        return result, True
+
+    async def _next_key(self, key: str) -> str:
+        base = _REQUEUE_SUFFIX.sub("", key)
+        n = 1
+        while await self._state.get_send(f"{base}#r{n}") is not None:
+            n += 1
+        return f"{base}#r{n}"
+
+
+def _dead_letter(r: DeadLetterRecord) -> DeadLetter:
+    e = json.loads(r.error_json)
+    error = SendFailure(
+        code=e["code"],
+        error_class=ErrorClass(e["class"]),
+        retryable=True,  # only retryable failures are dead-lettered
+        message=e["message"],
+        fbtrace_id=e["fbtrace_id"],
+        http_status=e["http_status"],
+    )
+    return DeadLetter(
+        id=r.id,
+        key=r.key,
+        phone_number_id=r.phone_number_id,
+        category=Category(r.category),
+        to_masked=r.to_masked,
+        error=error,
+        attempts=r.attempts,
+        created_at=r.created_at,
+    )
+
+
+def _command(request: dict[str, Any], key: str) -> SendCommand:
+    """The dead letter's Graph body under ``key``, fingerprinted like a client request."""
+    body = json.loads(request["body"])
+    message = {k: v for k, v in body.items() if k not in _ENVELOPE}
+    content = [request["category"], request["phone_number_id"], request["to"], message]
+    body["biz_opaque_callback_data"] = key
+    return SendCommand(
+        key=key,
+        key_given=True,
+        to=request["to"],
+        category=Category(request["category"]),
+        free_form=request["free_form"],
+        phone_number_id=request["phone_number_id"],
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        content=json.dumps(content, separators=(",", ":"), sort_keys=True).encode(),
+    )
