@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck proto proto-check bench clean
+.PHONY: install run test lint typecheck proto proto-check bench clean tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ run: install
 	$(BIN)/wa-sidecar serve --with-simulator
 
 ## Lint, type-check, check generated code, run every test.
-test: install lint typecheck
+test: install lint typecheck tools
+	sh tools/ensure_services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## External tools the tests use: promtool (Debian's prometheus package) when missing.
+tools:
+	sh tools/ensure_promtool.sh
 
 lint: install
 	$(BIN)/ruff check sidecar tests bench tools examples

@@ -20,8 +20,9 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,7 @@ class Run:
     cpu_s: float
     latencies_ms: list[float] = field(default_factory=list)
     first_error: str = ""
+    client_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -175,6 +177,10 @@ class Run:
     @property
     def cpu_us_per_op(self) -> float:
         return self.cpu_s * 1e6 / self.done if self.done else math.inf
+
+    @property
+    def client_cpu_us_per_op(self) -> float:
+        return self.client_cpu_s * 1e6 / self.done if self.done else math.inf
 
 
 Call = Callable[[int], Awaitable[None]]
@@ -212,11 +218,18 @@ async def closed_loop(
                 done += 1
 
     gc.collect()
-    cpu0 = _cpu(pid)
+    cpu0, mine0 = _cpu(pid), time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return Run(done, errors, elapsed, _cpu(pid) - cpu0, first_error=first_error)
+    return Run(
+        done,
+        errors,
+        elapsed,
+        _cpu(pid) - cpu0,
+        first_error=first_error,
+        client_cpu_s=time.process_time() - mine0,
+    )
 
 
 async def open_loop(
@@ -246,7 +259,7 @@ async def open_loop(
     interval = 1.0 / rate
     tasks: list[asyncio.Task[None]] = []
     gc.collect()
-    cpu0 = _cpu(pid)
+    cpu0, mine0 = _cpu(pid), time.process_time()
     start = time.perf_counter() + 0.01
     for n in range(total):
         scheduled = start + n * interval
@@ -256,7 +269,15 @@ async def open_loop(
         tasks.append(loop.create_task(one(scheduled)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
-    return Run(len(latencies), errors, elapsed, _cpu(pid) - cpu0, latencies, first_error)
+    return Run(
+        len(latencies),
+        errors,
+        elapsed,
+        _cpu(pid) - cpu0,
+        latencies,
+        first_error,
+        client_cpu_s=time.process_time() - mine0,
+    )
 
 
 Phase = Callable[[float], Awaitable[Run]]
@@ -284,6 +305,19 @@ async def alternate(
 # --------------------------------------------------------------------- figures
 
 
+def machine(before: float) -> dict[str, Any]:
+    """How busy the machine was: with more runnable work than CPUs, every process
+    gets a slice and throughput ratios drift towards 1, so they are not trusted."""
+    after = os.getloadavg()[0]
+    cpus = os.cpu_count() or 1
+    return {
+        "cpus": cpus,
+        "loadavg_1m_before": round(before, 2),
+        "loadavg_1m_after": round(after, 2),
+        "busy": max(before, after) > cpus,
+    }
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0–100)."""
     if not values:
@@ -293,18 +327,32 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def _num(value: float, digits: int = 1) -> float | None:
+    """Rounded, or None when not finite (JSON has no NaN/Infinity)."""
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def _error_fields(runs: Sequence[Run]) -> dict[str, Any]:
+    errors = sum(r.errors for r in runs)
+    first = next((r.first_error for r in runs if r.first_error), "")
+    return {"errors": errors, **({"first_error": first} if first else {})}
+
+
+def errors_of(*figures: dict[str, Any]) -> int:
+    """Failed operations in figures built by ``rate_figures``/``latency_figures``."""
+    return sum(int(f["errors"]) for f in figures)
+
+
 def rate_figures(runs: Sequence[Run], unit: str = "rps") -> dict[str, Any]:
     """Median rate and server CPU per operation over runs, with every run listed."""
     return {
-        f"{unit}_median": round(median([r.rate for r in runs]), 1),
-        "cpu_us_per_op_median": round(median([r.cpu_us_per_op for r in runs]), 1),
-        f"{unit}_runs": [round(r.rate, 1) for r in runs],
-        "cpu_us_per_op_runs": [round(r.cpu_us_per_op, 1) for r in runs],
+        f"{unit}_median": _num(median([r.rate for r in runs])),
+        "cpu_us_per_op_median": _num(median([r.cpu_us_per_op for r in runs])),
+        f"{unit}_runs": [_num(r.rate) for r in runs],
+        "cpu_us_per_op_runs": [_num(r.cpu_us_per_op) for r in runs],
+        "client_cpu_us_per_op_median": _num(median([r.client_cpu_us_per_op for r in runs])),
         "ops": sum(r.done for r in runs),
-        "errors": sum(r.errors for r in runs),
-        **({"first_error": next(r.first_error for r in runs if r.first_error)} if any(
-            r.first_error for r in runs
-        ) else {}),
+        **_error_fields(runs),
     }
 
 
@@ -314,21 +362,21 @@ def latency_figures(runs: Sequence[Run]) -> dict[str, Any]:
     done = sum(r.done for r in runs)
     cpu = sum(r.cpu_s for r in runs)
     return {
-        "p50_ms_median": round(median([percentile(r.latencies_ms, 50) for r in runs]), 3),
-        "p99_ms_median": round(median([percentile(r.latencies_ms, 99) for r in runs]), 3),
-        "p99_ms_runs": [round(percentile(r.latencies_ms, 99), 3) for r in runs],
-        "max_ms_runs": [round(max(r.latencies_ms, default=math.nan), 3) for r in runs],
-        "pooled_p50_ms": round(percentile(pooled, 50), 3),
-        "pooled_p99_ms": round(percentile(pooled, 99), 3),
-        "pooled_p999_ms": round(percentile(pooled, 99.9), 3),
-        "pooled_max_ms": round(max(pooled, default=math.nan), 3),
-        "achieved_rps_median": round(median([r.rate for r in runs]), 1),
-        "cpu_us_per_op": round(cpu * 1e6 / done, 1) if done else None,
+        "p50_ms_median": _num(median([percentile(r.latencies_ms, 50) for r in runs]), 3),
+        "p99_ms_median": _num(median([percentile(r.latencies_ms, 99) for r in runs]), 3),
+        "p99_ms_runs": [_num(percentile(r.latencies_ms, 99), 3) for r in runs],
+        "max_ms_runs": [_num(max(r.latencies_ms, default=math.nan), 3) for r in runs],
+        "pooled_p50_ms": _num(percentile(pooled, 50), 3),
+        "pooled_p99_ms": _num(percentile(pooled, 99), 3),
+        "pooled_p999_ms": _num(percentile(pooled, 99.9), 3),
+        "pooled_max_ms": _num(max(pooled, default=math.nan), 3),
+        "achieved_rps_median": _num(median([r.rate for r in runs])),
+        "cpu_us_per_op": _num(cpu * 1e6 / done) if done else None,
+        "client_cpu_us_per_op": _num(sum(r.client_cpu_s for r in runs) * 1e6 / done)
+        if done
+        else None,
         "requests": done,
-        "errors": sum(r.errors for r in runs),
-        **({"first_error": next(r.first_error for r in runs if r.first_error)} if any(
-            r.first_error for r in runs
-        ) else {}),
+        **_error_fields(runs),
     }
 
 
@@ -338,8 +386,10 @@ def paired_ratio(a: Sequence[Run], b: Sequence[Run]) -> float:
     return round(median([x.rate / y.rate if y.rate else 0.0 for x, y in zip(a, b, strict=True)]), 3)
 
 
-def goal(name: str, value: float, op: str, target: float, unit: str = "") -> dict[str, Any]:
+def goal(name: str, value: float | None, op: str, target: float, unit: str = "") -> dict[str, Any]:
     """A goal beside its measured figure: ``{"goal": "...", "value": v, "pass": bool}``."""
+    if value is None or not math.isfinite(value):
+        return {"goal": f"{name} {op} {target:g}{unit}", "value": None, "pass": False}
     ok = {">=": value >= target, "<=": value <= target, "<": value < target}[op]
     return {
         "goal": f"{name} {op} {target:g}{unit}",
@@ -349,9 +399,7 @@ def goal(name: str, value: float, op: str, target: float, unit: str = "") -> dic
 
 
 @contextlib.asynccontextmanager
-async def scratch() -> Any:
+async def scratch() -> AsyncIterator[Path]:
     """A temporary directory for logs and sidecar state, removed afterwards."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="wa-bench-") as tmp:
         yield Path(tmp)

@@ -16,6 +16,7 @@ alternately against two processes:
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from typing import Any
 
@@ -27,7 +28,9 @@ from bench.load import (
     channels,
     close_channels,
     closed_loop,
+    errors_of,
     goal,
+    machine,
     next_id,
     paired_ratio,
     rate_figures,
@@ -47,7 +50,6 @@ _REMOTE_IP = "173.252.88.1"  # a Meta webhook source address
 
 SIDECAR_ENV = {
     "WA_SIDECAR_WEBHOOK_RATE_LIMIT": "",  # one client IP at thousands/s is the point here
-    "WA_SIDECAR_LOG_LEVEL": "WARNING",
 }
 
 
@@ -109,6 +111,7 @@ def _phase(
 
 
 async def run() -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     async with scratch() as tmp:
         sim = await start_simulator_process(tmp)
         empty = await start_empty_server(tmp)
@@ -118,9 +121,7 @@ async def run() -> dict[str, Any]:
             assert sidecar.proc is not None
             unique, c1 = _phase(sidecar.grpc_addr, sidecar.proc.pid, unique=True)
             replay, c2 = _phase(sidecar.grpc_addr, sidecar.proc.pid, unique=False)
-            baseline, c3 = _phase(
-                empty.address, empty.pid, unique=True, stubs_are_sidecar=False
-            )
+            baseline, c3 = _phase(empty.address, empty.pid, unique=True, stubs_are_sidecar=False)
             opened = list(itertools.chain(c1, c2, c3))
             runs = await alternate([("unique", unique), ("replay", replay), ("empty", baseline)])
         finally:
@@ -128,22 +129,35 @@ async def run() -> dict[str, Any]:
             await sidecar.stop()
             empty.stop()
             sim.stop()
+    figures = {name: rate_figures(r) for name, r in runs.items()}
     ratio_unique = paired_ratio(runs["unique"], runs["empty"])
     ratio_replay = paired_ratio(runs["replay"], runs["empty"])
     return {
+        "machine": machine(load_before),
         "body_bytes": BODY_BYTES,
         "statuses_per_delivery": STATUSES,
         "concurrency": CONCURRENCY,
         "runs": RUNS,
         "seconds_per_run": SECONDS,
-        "unique": rate_figures(runs["unique"]),
-        "replay": rate_figures(runs["replay"]),
-        "empty_handler": rate_figures(runs["empty"]),
+        "unique": figures["unique"],
+        "replay": figures["replay"],
+        "empty_handler": figures["empty"],
         "ratio_unique": ratio_unique,
         "ratio_replay": ratio_replay,
+        # Load-insensitive view: empty-handler CPU per call / sidecar CPU per call.
+        "cpu_ratio_unique": round(
+            (figures["empty"]["cpu_us_per_op_median"] or 0)
+            / (figures["unique"]["cpu_us_per_op_median"] or 1),
+            3,
+        ),
         "goals": [
-            goal("VerifyWebhook/empty handler throughput ratio (unique deliveries)",
-                 ratio_unique, ">=", 0.8),
+            goal(
+                "VerifyWebhook/empty handler throughput ratio (unique deliveries)",
+                ratio_unique,
+                ">=",
+                0.8,
+            ),
+            goal("failed calls", errors_of(*figures.values()), "<=", 0),
         ],
         "note": "cpu_us_per_op is the server process's CPU (sidecar, or the empty server)",
     }

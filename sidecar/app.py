@@ -39,6 +39,7 @@ from sidecar.api._gen.wasidecar.v1 import (
 )
 from sidecar.api.consent import ConsentServicer
 from sidecar.api.ingress import add_ingress_routes
+from sidecar.api.interceptors import ServerTelemetry
 from sidecar.api.send import SendServicer
 from sidecar.api.verify import VerifyServicer
 from sidecar.config import Settings
@@ -53,6 +54,9 @@ from sidecar.policy.source import SourcePolicy
 from sidecar.service.campaign import Campaign, CampaignSettings
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
+from sidecar.service.maintenance import Retention
+from sidecar.service.outbox import Dispatcher, Outbox
+from sidecar.service.review import Review
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.service.validator import NumberValidator
@@ -64,6 +68,8 @@ from sidecar.service.webhooks import (
 )
 from sidecar.stores.factory import Stores, open_stores, webhook_limit_storage
 from sidecar.telemetry.metrics import Metrics
+from sidecar.telemetry.probes import watch_stores
+from sidecar.telemetry.setup import Tracing, setup_tracing
 from sidecar.whatsapp.client import GraphClient
 from sidecar.whatsapp.tokens import TokenManager
 
@@ -112,16 +118,22 @@ class Runtime:
     consent: ConsentManager
     events: EventHub
     servicers: tuple[Any, ...]
+    outbox: Outbox
+    dispatcher: Dispatcher | None  # None: this replica leaves dispatch to others
+    retention: Retention
 
     async def close(self) -> None:
         await self.session.close()
+        await self.webhooks.close()
         await self.stores.close()
 
 
 async def build_runtime(settings: Settings) -> Runtime:
     """Wire stores, crypto, Graph client and services from settings."""
     keyring = load_keyring(settings)
-    stores = await open_stores(settings.state_url, settings.quota_url)
+    stores = await open_stores(
+        settings.state_url, settings.quota_url, quota_prefix=settings.quota_key_prefix
+    )
     metrics = Metrics()
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=settings.graph_pool_size, ttl_dns_cache=300),
@@ -149,7 +161,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     limiter = None
     if settings.webhook_rate_limit:
         limiter = RateLimiter(
-            webhook_limit_storage(settings.quota_url), settings.webhook_rate_limit
+            webhook_limit_storage(settings.quota_url, settings.quota_key_prefix),
+            settings.webhook_rate_limit,
         )
     webhooks = WebhookHandler(
         WebhookDeps(
@@ -165,6 +178,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         ),
         WebhookSettings.from_settings(settings),
     )
+    cipher = FieldCipher(keyring)
     sender = Sender(
         SendDeps(
             state=stores.state,
@@ -172,7 +186,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             directory=directory,
             graph=graph,
             tokens=tokens,
-            cipher=FieldCipher(keyring),
+            cipher=cipher,
             metrics=metrics,
             fingerprint_key=keyring.index_subkey(_FINGERPRINT_LABEL),
             validator=_validator(settings, session),
@@ -180,22 +194,42 @@ async def build_runtime(settings: Settings) -> Runtime:
         SendSettings.from_settings(settings),
         on_opt_out=webhooks.opt_out_from_graph,
     )
-    campaign = Campaign(
-        sender,
-        CampaignSettings(
-            settings.batch_chunk_size, settings.batch_chunk_interval, settings.batch_max_in_flight
-        ),
+    pacing = CampaignSettings(
+        settings.batch_chunk_size, settings.batch_chunk_interval, settings.batch_max_in_flight
+    )
+    campaign = Campaign(sender, pacing)
+    outbox = Outbox(sender, stores.state, directory, cipher)
+    dispatcher = Dispatcher(outbox, pacing) if settings.outbox_dispatch else None
+    retention = Retention(
+        stores.state,
+        stores.dedup,
+        retention_days=settings.retention_days,
+        interval=settings.retention_interval,
     )
     events = EventHub()
     servicers = (
-        SendServicer(sender, campaign, settings.phone_number_id),
+        SendServicer(
+            sender, campaign, outbox, Review(sender, stores.state, cipher), settings.phone_number_id
+        ),
         VerifyServicer(
             webhooks, settings.verify_token.reveal(), events if settings.webhook_ingress else None
         ),
         ConsentServicer(consent),
     )
     return Runtime(
-        settings, stores, session, metrics, tokens, sender, webhooks, consent, events, servicers
+        settings,
+        stores,
+        session,
+        metrics,
+        tokens,
+        sender,
+        webhooks,
+        consent,
+        events,
+        servicers,
+        outbox,
+        dispatcher,
+        retention,
     )
 
 
@@ -284,6 +318,41 @@ async def _set_health(servicer: health.aio.HealthServicer, serving: bool) -> Non
         await servicer.set(name, status)
 
 
+def _start_workers(runtime: Runtime, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """Background work beside the RPCs: retention, and outbox dispatch unless
+    another replica does it. Each ends on its own once ``stop`` is set."""
+    workers = [asyncio.create_task(runtime.retention.run(stop))]
+    pings = {"state": runtime.stores.state.ping, "quota": runtime.stores.quota.ping}
+    workers.append(asyncio.create_task(watch_stores(pings, runtime.metrics, stop)))
+    if runtime.dispatcher is not None:
+        # Stops claiming at once; what it claimed gets the shutdown grace.
+        grace = runtime.settings.shutdown_grace
+        workers.append(asyncio.create_task(runtime.dispatcher.run(stop, grace)))
+    return workers
+
+
+@contextlib.asynccontextmanager
+async def _tracing(settings: Settings) -> AsyncIterator[Tracing]:
+    """Tracing from the OTEL_* variables; flushed and shut down on exit."""
+    tracing = setup_tracing(settings)
+    try:
+        yield tracing
+    finally:
+        await asyncio.to_thread(tracing.shutdown, 5.0)
+
+
+def _instrument(runtime: Runtime, tracing: Tracing) -> ServerTelemetry:
+    """Scrape-time gauges, and the interceptor giving every RPC a span and a duration."""
+    runtime.metrics.watch_send_rates(runtime.sender.current_rates)
+    host, _, port = runtime.settings.grpc_addr.rpartition(":")
+    return ServerTelemetry(
+        runtime.metrics,
+        tracing=tracing.enabled,
+        server_address=host.strip("[]"),
+        server_port=int(port) if port.isdigit() else 0,
+    )
+
+
 async def serve(
     settings: Settings,
     *,
@@ -305,12 +374,16 @@ async def serve(
     async with contextlib.AsyncExitStack() as stack:
         if with_simulator:
             settings = await _start_simulator(settings, stack)
+        # Entered first, so it exits last: spans of the drain are exported too.
+        tracing = await stack.enter_async_context(_tracing(settings))
         runtime = await build_runtime(settings)
         stack.push_async_callback(runtime.close)
         ready = asyncio.Event()
         health_servicer = health.aio.HealthServicer()
         await _set_health(health_servicer, False)
-        server = grpc.aio.server(options=_grpc_options(settings))
+        server = grpc.aio.server(
+            options=_grpc_options(settings), interceptors=[_instrument(runtime, tracing)]
+        )
         send_pb2_grpc.add_SendServiceServicer_to_server(runtime.servicers[0], server)
         verify_pb2_grpc.add_VerifyServiceServicer_to_server(runtime.servicers[1], server)
         consent_pb2_grpc.add_ConsentServiceServicer_to_server(runtime.servicers[2], server)
@@ -329,6 +402,7 @@ async def serve(
         if health_server is not None:
             await health_server.start()
         refresher = asyncio.create_task(runtime.tokens.run(stop))
+        workers = _start_workers(runtime, stop)
         await _set_health(health_servicer, True)
         ready.set()
         if on_ready is not None:
@@ -354,6 +428,7 @@ async def serve(
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
+        await asyncio.gather(*workers)
     log.info("stopped", extra={"event": "stopped"})
     return 0
 

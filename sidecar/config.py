@@ -155,6 +155,20 @@ class Settings:
             "Default: closed in prod, open elsewhere."
         ),
     )
+    quota_fail_open_fraction: float = field(
+        default=0.25,
+        metadata=_doc(
+            "Fail mode open: the share of each rate and burst a replica allows itself from a "
+            "local bucket while the shared quota store is down (1/replicas is exact)."
+        ),
+    )
+    quota_key_prefix: str = field(
+        default="wa:",
+        metadata=_doc(
+            "Prefix of every key in the shared quota store; deployments sharing one Redis "
+            "need distinct prefixes."
+        ),
+    )
     encryption_key: Secret = field(
         default=Secret(""),
         metadata=_doc(
@@ -170,6 +184,10 @@ class Settings:
     retention_days: int = field(
         default=30,
         metadata=_doc("Days message records are kept before the purge task deletes them."),
+    )
+    retention_interval: float = field(
+        default=3600.0,
+        metadata=_doc("Seconds between two runs of the retention purge (it also runs at start)."),
     )
 
     # --- sending policy ------------------------------------------------------
@@ -219,6 +237,12 @@ class Settings:
     batch_max_in_flight: int = field(
         default=256,
         metadata=_doc("Sends in progress at once per batch stream (back-pressure beyond it)."),
+    )
+    outbox_dispatch: bool = field(
+        default=True,
+        metadata=_doc(
+            "Dispatch the Enqueue outbox from this process; false leaves it to other replicas."
+        ),
     )
 
     number_validator_url: str = field(
@@ -436,6 +460,10 @@ def validate(s: Settings) -> None:
         raise ConfigError(env_name("quota_url"), "must be memory:// or redis://…")
     if s.quota_fail_mode not in ("", "open", "closed"):
         raise ConfigError(env_name("quota_fail_mode"), "must be open or closed")
+    if not 0 < s.quota_fail_open_fraction <= 1:
+        raise ConfigError(env_name("quota_fail_open_fraction"), "must be > 0 and ≤ 1")
+    if not s.quota_key_prefix:
+        raise ConfigError(env_name("quota_key_prefix"), "must not be empty")
     for name in (
         "send_rate",
         "graph_timeout",
@@ -445,6 +473,7 @@ def validate(s: Settings) -> None:
         "retry_base_delay",
         "retry_max_delay",
         "dedup_ttl",
+        "retention_interval",
     ):
         _positive(name, getattr(s, name))
     for name in ("send_burst", "send_max_wait", "token_refresh_before", "shutdown_grace"):

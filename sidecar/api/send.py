@@ -8,17 +8,28 @@ from typing import Any
 from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
 from sidecar.api.status import stream, unary
-from sidecar.errors import InvalidRequest, NotImplementedYet
+from sidecar.errors import InvalidRequest
 from sidecar.policy.retry import classify
 from sidecar.service.campaign import BatchItem, Campaign
+from sidecar.service.outbox import Outbox
+from sidecar.service.review import DeadLetter, Review
 from sidecar.service.send import Sender
 from sidecar.whatsapp.errors import network_error, parse_graph_error
 
 
 class SendServicer(send_pb2_grpc.SendServiceServicer):
-    def __init__(self, sender: Sender, campaign: Campaign, default_phone_number_id: str) -> None:
+    def __init__(
+        self,
+        sender: Sender,
+        campaign: Campaign,
+        outbox: Outbox,
+        review: Review,
+        default_phone_number_id: str,
+    ) -> None:
         self._sender = sender
         self._campaign = campaign
+        self._outbox = outbox
+        self._review = review
         self._pnid = default_phone_number_id
 
     @unary
@@ -72,28 +83,97 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
     async def Enqueue(
         self, request: send_pb2.SendRequest, context: Any
     ) -> send_pb2.EnqueueResponse:
-        raise NotImplementedYet("Enqueue arrives with the durable outbox dispatcher")
+        cmd = convert.send_command(request, self._pnid, key_required=True)
+        result = await self._outbox.enqueue(cmd)
+        out = send_pb2.EnqueueResponse(
+            idempotency_key=result.key, outcome=convert.OUTCOME_TO_PB[result.outcome]
+        )
+        if not result.decision.allowed:
+            out.decision.CopyFrom(convert.decision_pb(result.decision))
+        return out
 
     @unary
     async def GetSendStatus(
         self, request: send_pb2.GetSendStatusRequest, context: Any
     ) -> send_pb2.GetSendStatusResponse:
-        raise NotImplementedYet("GetSendStatus arrives with the durable outbox dispatcher")
+        key = _key(request.idempotency_key)
+        status = await self._outbox.status(key)
+        if status is None:
+            return send_pb2.GetSendStatusResponse(found=False)
+        return send_pb2.GetSendStatusResponse(
+            found=True,
+            response=convert.send_response(status.result),
+            delivery_status=status.delivery_status,
+        )
 
     @unary
     async def ListDeadLetters(
         self, request: send_pb2.ListDeadLettersRequest, context: Any
     ) -> send_pb2.ListDeadLettersResponse:
-        raise NotImplementedYet("ListDeadLetters arrives with the dead-letter review tools")
+        limit = convert.page_size(request.page_size)
+        letters = await self._review.dead_letters(limit, request.page_token)
+        return send_pb2.ListDeadLettersResponse(
+            dead_letters=[_dead_letter_pb(d) for d in letters],
+            next_page_token=letters[-1].id if len(letters) == limit else "",
+        )
 
     @unary
     async def RequeueDeadLetter(
         self, request: send_pb2.RequeueDeadLetterRequest, context: Any
     ) -> send_pb2.RequeueDeadLetterResponse:
-        raise NotImplementedYet("RequeueDeadLetter arrives with the dead-letter review tools")
+        if not request.id:
+            raise InvalidRequest("id", "required")
+        result, requeued = await self._review.requeue(request.id)
+        return send_pb2.RequeueDeadLetterResponse(
+            requeued=requeued, response=convert.send_response(result)
+        )
 
     @unary
     async def ListInDoubt(
         self, request: send_pb2.ListInDoubtRequest, context: Any
     ) -> send_pb2.ListInDoubtResponse:
-        raise NotImplementedYet("ListInDoubt arrives with the in-doubt review tools")
+        limit = convert.page_size(request.page_size)
+        sends = await self._review.in_doubt(limit, request.page_token)
+        return send_pb2.ListInDoubtResponse(
+            sends=[
+                send_pb2.InDoubtSend(
+                    idempotency_key=s.key,
+                    to_masked=s.to_masked,
+                    category=convert.CATEGORY_TO_PB[s.category],
+                    started_at=convert.timestamp(s.started_at),
+                    phone_number_id=s.phone_number_id,
+                )
+                for s in sends
+            ],
+            next_page_token=sends[-1].key if len(sends) == limit else "",
+        )
+
+
+def _key(value: str) -> str:
+    if not value:
+        raise InvalidRequest("idempotency_key", "required")
+    if len(value) > convert.MAX_KEY:
+        raise InvalidRequest("idempotency_key", f"at most {convert.MAX_KEY} characters")
+    return value
+
+
+def _dead_letter_pb(d: DeadLetter) -> send_pb2.DeadLetter:
+    e = d.error
+    return send_pb2.DeadLetter(
+        id=d.id,
+        idempotency_key=d.key,
+        to_masked=d.to_masked,
+        category=convert.CATEGORY_TO_PB[d.category],
+        error=send_pb2.SendError(
+            code=e.code,
+            error_class=convert.ERROR_CLASS_TO_PB[e.error_class],
+            retryable=e.retryable,
+            message=e.message,
+            fbtrace_id=e.fbtrace_id,
+            http_status=e.http_status,
+            subcode=e.subcode,
+        ),
+        attempts=d.attempts,
+        created_at=convert.timestamp(d.created_at),
+        phone_number_id=d.phone_number_id,
+    )

@@ -12,6 +12,7 @@ costs one round, never the process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -69,7 +70,5 @@ class Retention:
                     exc,
                     extra={"event": "retention_store_down"},
                 )
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self._interval)
-            except TimeoutError:
-                pass

@@ -34,7 +34,7 @@ from sidecar.policy.types import Category, ErrorClass
 from sidecar.redact import mask_number
 from sidecar.service.campaign import CampaignSettings
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
-from sidecar.service.send import Sender
+from sidecar.service.send import Sender, stored_result
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import SendRecord, SendState, StateStore
 
@@ -116,7 +116,7 @@ class Outbox:
         """The answer for a stored record: its outcome once DONE; QUEUED while
         waiting or being sent here; IN_DOUBT when another incarnation holds it."""
         if record.state is SendState.DONE:
-            return SendResult.from_json(record.key, record.response)
+            return stored_result(record)
         if record.state is SendState.QUEUED or record.owner == self.sender.owner:
             return SendResult(record.key, Outcome.QUEUED)
         return SendResult(record.key, Outcome.IN_DOUBT)
@@ -209,7 +209,7 @@ class Dispatcher:
         while not stop.is_set():
             if in_chunk >= s.chunk_size:
                 delay = chunk_started + s.chunk_interval - self._clock()
-                if delay > 0 and await _first(stop, timeout=delay):
+                if delay > 0 and await _first(stop, within=delay):
                     return
                 chunk_started, in_chunk = self._clock(), 0
             self._finished.clear()
@@ -227,10 +227,10 @@ class Dispatcher:
                 log.warning(
                     "outbox claim failed: %s", exc, extra={"event": "dispatcher_store_down"}
                 )
-                await _first(stop, timeout=self._poll)
+                await _first(stop, within=self._poll)
                 continue
             if not records:
-                await _first(stop, wake, timeout=self._poll)
+                await _first(stop, wake, within=self._poll)
                 continue
             for record in records:
                 task = asyncio.create_task(self._dispatch(record))
@@ -283,11 +283,11 @@ class Dispatcher:
             )
 
 
-async def _first(*events: asyncio.Event, timeout: float | None = None) -> bool:
-    """Wait until one of ``events`` is set or ``timeout`` passes; True if one is set."""
+async def _first(*events: asyncio.Event, within: float | None = None) -> bool:
+    """Wait until one of ``events`` is set or ``within`` seconds pass; True if one is set."""
     waiters = [asyncio.ensure_future(e.wait()) for e in events]
     try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sidecar.config import Settings
 from sidecar.crypto.fields import FieldCipher, aad
@@ -55,12 +56,16 @@ from sidecar.stores.base import (
     StateStore,
     Subject,
 )
+from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
+from sidecar.telemetry.tracing import child_span, recording, tracer
 from sidecar.whatsapp.client import GraphClient
 from sidecar.whatsapp.errors import GraphError
 from sidecar.whatsapp.tokens import TokenManager
 
 log = logging.getLogger(__name__)
+_TRACER = tracer(__name__)
+T = TypeVar("T")
 
 OptOutHook = Callable[[str, str, str], Awaitable[None]]
 """``(e164, category_value, source)``: records an opt-out learned from Graph."""
@@ -79,6 +84,8 @@ class SendSettings:
     rules: ConsentRules
     retry: RetryPolicy
     messaging_limit: int = 0
+    quota_fail_open: bool = False  # quota store down: local fallback bucket instead of refusing
+    fail_open_fraction: float = 0.25  # share of each rate/burst/cap the fallback allows
 
     @classmethod
     def from_settings(cls, s: Settings) -> SendSettings:
@@ -99,6 +106,8 @@ class SendSettings:
                 max_delay=s.retry_max_delay,
             ),
             messaging_limit=s.messaging_limit,
+            quota_fail_open=s.effective_quota_fail_mode == "open",
+            fail_open_fraction=s.quota_fail_open_fraction,
         )
 
 
@@ -136,8 +145,11 @@ class Sender:
         self._on_opt_out = on_opt_out
         self.owner = uuid.uuid4().hex
         self._inflight: dict[str, tuple[str, asyncio.Future[SendResult]]] = {}
+        self._bucket_queues: dict[str, asyncio.Lock] = {}
         self._rates: dict[str, AdaptiveRate] = {}
         self._pair_failures: dict[str, int] = {}
+        self._fallback = MemoryQuotaStore()  # fail mode open: used while the quota store is down
+        self._quota_down = False
 
     # ------------------------------------------------------------------ decisions
 
@@ -149,6 +161,11 @@ class Sender:
             )
         return rate
 
+    def current_rates(self) -> dict[str, float]:
+        """The adaptive send rate of every number seen so far (for /metrics)."""
+        now = self._clock()
+        return {pnid: rate.current(now) for pnid, rate in self._rates.items()}
+
     async def check(self, cmd: SendCommand) -> Decision:
         """The verdict for ``cmd`` now, consuming nothing."""
         decision, _ = await self._decide(cmd, self._d.directory.indexes(cmd.to), consume=False)
@@ -157,6 +174,15 @@ class Sender:
     async def _decide(
         self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None = None
     ) -> tuple[Decision, Subject | None]:
+        with child_span(_TRACER, "policy.decide") as span:
+            decision, subject = await self._decide_steps(cmd, idx, consume, max_wait)
+            span.set_attribute("sidecar.decision.reason", decision.reason.value)
+            return decision, subject
+
+    async def _decide_steps(
+        self, cmd: SendCommand, idx: Indexes, consume: bool, max_wait: float | None
+    ) -> tuple[Decision, Subject | None]:
+        """Consent → window → validator → quota; the first refusal wins."""
         d = self._d
         try:
             subject = await d.directory.find(cmd.to, idx)
@@ -182,12 +208,28 @@ class Sender:
     async def _quota(
         self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None
     ) -> Decision:
-        quota = self._d.quota
+        try:
+            with child_span(_TRACER, "quota.acquire" if consume else "quota.peek") as span:
+                decision = await self._quota_decision(cmd, idx, consume=consume, max_wait=max_wait)
+                span.set_attribute("sidecar.decision.reason", decision.reason.value)
+                return decision
+        except StoreUnavailable:  # fail mode closed (open falls back inside)
+            return _QUOTA_DOWN
+
+    async def _quota_decision(
+        self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None
+    ) -> Decision:
         if consume and self._s.messaging_limit and not cmd.free_form:
             # Messaging tier: unique users reached by templates in a rolling 24 h.
             # Check does not evaluate it: recording a recipient is the side effect.
-            within = await quota.add_unique(
-                f"tier:{cmd.phone_number_id}", idx.full[:32], 86400.0, self._s.messaging_limit
+            tier, member, cap = (
+                f"tier:{cmd.phone_number_id}",
+                idx.full[:32],
+                self._s.messaging_limit,
+            )
+            within = await self._guarded(
+                self._d.quota.add_unique(tier, member, 86400.0, cap),
+                lambda f: self._fallback.add_unique(tier, member, 86400.0, max(1, int(cap * f))),
             )
             if not within:
                 return Decision(
@@ -197,8 +239,7 @@ class Sender:
                     3600.0,
                 )
         pair_key = f"pair:{cmd.phone_number_id}:{idx.full[:32]}"
-        take = quota.acquire if consume else quota.peek
-        wait = await take(pair_key, self._s.pair_rate, self._s.pair_burst)
+        wait = await self._bucket(pair_key, self._s.pair_rate, self._s.pair_burst, consume=consume)
         if wait > 0:
             return Decision(
                 False, Reason.PAIR_RATE_LIMITED, "too many messages to this recipient", wait
@@ -206,7 +247,9 @@ class Sender:
         rate = self.rate_for(cmd.phone_number_id).current(self._clock())
         limit = self._s.max_wait if max_wait is None else max_wait
         if not consume:
-            wait = await quota.peek(f"rate:{cmd.phone_number_id}", rate, self._s.burst)
+            wait = await self._bucket(
+                f"rate:{cmd.phone_number_id}", rate, self._s.burst, consume=False
+            )
             if wait > limit:
                 return Decision(False, Reason.QUOTA_EXHAUSTED, "send rate reached", wait)
             return ALLOW
@@ -217,20 +260,75 @@ class Sender:
 
     async def take_send_token(self, phone_number_id: str, max_wait: float) -> float:
         """Wait for a token of the number's bucket; returns seconds waited, or
-        minus the wait that would have been needed when it exceeds ``max_wait``."""
+        minus the wait that would have been needed when it exceeds ``max_wait``.
+        Raises ``StoreUnavailable`` when the quota store is down and the fail
+        mode is closed.
+
+        Waiters of one bucket queue behind a local lock, so a process polls the
+        (possibly shared) store once per token instead of once per waiter.
+        """
         key = f"rate:{phone_number_id}"
-        waited = 0.0
-        while True:
-            rate = self.rate_for(phone_number_id).current(self._clock())
-            wait = await self._d.quota.acquire(key, rate, self._s.burst)
-            if wait <= 0:
-                if waited:
+        wait = await self._bucket(
+            key, self._current_rate(phone_number_id), self._s.burst, consume=True
+        )
+        if wait <= 0:
+            return 0.0
+        if wait > max_wait:
+            return -wait
+        started = self._clock()
+        lock = self._bucket_queues.get(key)
+        if lock is None:
+            lock = self._bucket_queues[key] = asyncio.Lock()
+        try:
+            await asyncio.wait_for(lock.acquire(), None if math.isinf(max_wait) else max_wait)
+        except TimeoutError:
+            return -wait
+        try:
+            while True:
+                rate = self._current_rate(phone_number_id)
+                wait = await self._bucket(key, rate, self._s.burst, consume=True)
+                waited = self._clock() - started
+                if wait <= 0:
                     self._d.metrics.quota_wait.observe(waited)
-                return waited
-            if waited + wait > max_wait:
-                return -wait
-            await self._sleep(wait)
-            waited += wait
+                    return max(waited, 1e-9)
+                if waited + wait > max_wait:
+                    return -wait
+                await self._sleep(wait)
+        finally:
+            lock.release()
+
+    def _current_rate(self, phone_number_id: str) -> float:
+        return self.rate_for(phone_number_id).current(self._clock())
+
+    def _bucket(self, key: str, rate: float, burst: float, *, consume: bool) -> Awaitable[float]:
+        """GCRA on the shared quota store (``acquire`` or ``peek``), with the fail mode."""
+        shared = self._d.quota.acquire if consume else self._d.quota.peek
+        local = self._fallback.acquire if consume else self._fallback.peek
+        return self._guarded(
+            shared(key, rate, burst), lambda f: local(key, rate * f, max(burst * f, 1.0))
+        )
+
+    async def _guarded(self, shared: Awaitable[T], fallback: Callable[[float], Awaitable[T]]) -> T:
+        """Await a quota-store call. If the store is down: fail mode open asks
+        this process's fallback bucket, scaled by ``fail_open_fraction`` (the
+        replica count is unknown), and counts it; closed re-raises."""
+        try:
+            result = await shared
+        except StoreUnavailable:
+            if not self._s.quota_fail_open:
+                raise
+            if not self._quota_down:
+                self._quota_down = True
+                log.warning(
+                    "quota store unavailable; pacing on a local fallback bucket",
+                    extra={"event": "quota_fallback", "fraction": self._s.fail_open_fraction},
+                )
+            self._d.metrics.quota_fallbacks.inc()
+            return await fallback(self._s.fail_open_fraction)
+        if self._quota_down:
+            self._quota_down = False
+            log.warning("quota store reachable again", extra={"event": "quota_recovered"})
+        return result
 
     # ------------------------------------------------------------------ sending
 
@@ -249,7 +347,10 @@ class Sender:
         fp = self.fingerprint(cmd)
         self._inflight[cmd.key] = (fp, future)
         try:
-            result = await self._send(cmd, fp, max_wait)
+            with child_span(_TRACER, "send") as span:
+                result = await self._send(cmd, fp, max_wait)
+                if span.is_recording():
+                    span.set_attributes(_span_attributes(cmd, result))
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody else must log it
@@ -322,7 +423,7 @@ class Sender:
         if existing.fingerprint != fingerprint:
             raise IdempotencyConflict(_CONFLICT)
         if existing.state is SendState.DONE:
-            return SendResult.from_json(existing.key, existing.response)
+            return stored_result(existing)
         if existing.state is SendState.QUEUED:
             return SendResult(existing.key, Outcome.QUEUED)
         self._d.metrics.in_doubt.inc()
@@ -339,10 +440,23 @@ class Sender:
             creds = d.tokens.credentials
             attempts += 1
             try:
-                message_id = await d.graph.send_message(cmd.phone_number_id, cmd.body)
+                message_id = await d.graph.send_message(
+                    cmd.phone_number_id, cmd.body, resend_count=attempts - 1
+                )
             except GraphError as err:
                 c = self._classify(err, cmd)
                 d.metrics.graph_errors.labels(str(err.code or 0), c.error_class.value).inc()
+                span = recording()
+                if span is not None:  # the attempt's CLIENT span has ended: note it here
+                    span.add_event(
+                        "graph.attempt_failed",
+                        {
+                            "sidecar.attempt": attempts,
+                            "sidecar.graph.error_code": err.code or 0,
+                            "sidecar.graph.error_class": c.error_class.value,
+                            "sidecar.graph.retryable": c.retryable,
+                        },
+                    )
                 await self._react(err, cmd)
                 if c.error_class is ErrorClass.AUTH and not auth_refreshed:
                     auth_refreshed = True
@@ -354,13 +468,22 @@ class Sender:
                     d.metrics.retries.labels(c.error_class.value).inc()
                     await self._sleep(delay)
                     retries += 1
-                    await self.take_send_token(cmd.phone_number_id, math.inf)
-                    continue
+                    if await self._retry_token(cmd.phone_number_id):
+                        continue
                 failure = _failure(err, c)
                 outcome = Outcome.DEAD_LETTERED if c.retryable else Outcome.FAILED
                 return SendResult(cmd.key, outcome, error=failure, attempts=attempts)
             rate.on_success(self._clock())
             return SendResult(cmd.key, Outcome.SENT, message_id=message_id, attempts=attempts)
+
+    async def _retry_token(self, phone_number_id: str) -> bool:
+        """A send token for a retry; False (give up, dead-letter) when the quota
+        store is down and the fail mode is closed."""
+        try:
+            await self.take_send_token(phone_number_id, math.inf)
+        except StoreUnavailable:
+            return False
+        return True
 
     def _classify(self, err: GraphError, cmd: SendCommand) -> Classification:
         failures = 0
@@ -374,8 +497,7 @@ class Sender:
 
     async def _react(self, err: GraphError, cmd: SendCommand) -> None:
         if err.code in THROTTLING_CODES:
-            rate = self.rate_for(cmd.phone_number_id).on_throttle(self._clock())
-            self._d.metrics.send_rate.labels(cmd.phone_number_id).set(rate)
+            self.rate_for(cmd.phone_number_id).on_throttle(self._clock())
         if err.code in OPT_OUT_CODES and self._on_opt_out is not None:
             await self._on_opt_out(cmd.to, Category.MARKETING.value, f"graph:{err.code}")
 
@@ -431,6 +553,29 @@ _CONFLICT = "idempotency_key was already used for a request with different conte
 _STORE_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "consent store unavailable; failing closed", 1.0
 )
+_QUOTA_DOWN = Decision(
+    False, Reason.STORE_UNAVAILABLE, "quota store unavailable; failing closed", 1.0
+)
+
+
+def stored_result(record: SendRecord) -> SendResult:
+    """The outcome of a DONE record. One resolved by a status webhook has no
+    stored response, only its outcome and message id."""
+    if not record.response:
+        return SendResult(record.key, Outcome(record.outcome), message_id=record.message_id)
+    return SendResult.from_json(record.key, record.response)
+
+
+def _span_attributes(cmd: SendCommand, result: SendResult) -> dict[str, str | int]:
+    """What the ``send`` span tells: the number only masked, never the body."""
+    return {
+        "sidecar.recipient": mask_number(cmd.to),
+        "sidecar.category": cmd.category.value,
+        "sidecar.phone_number_id": cmd.phone_number_id,
+        "sidecar.outcome": result.outcome.value,
+        "sidecar.decision.reason": result.decision.reason.value,
+        "sidecar.graph.attempts": result.attempts,
+    }
 
 
 def _failure(err: GraphError, c: Classification) -> SendFailure:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sidecar.config import Settings
-from sidecar.errors import WebhookParseError
+from sidecar.errors import StoreUnavailable, WebhookParseError
 from sidecar.policy.numbers import from_wa_id
 from sidecar.policy.optout import NO_MATCH, KeywordIntent, KeywordMatch, OptOutMatcher
 from sidecar.policy.retry import OPT_OUT_CODES
@@ -33,7 +33,9 @@ from sidecar.policy.types import Category
 from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, Proof
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import DedupStore, StateStore, StatusRecord
+from sidecar.stores.factory import close_limit_storage
 from sidecar.telemetry.metrics import Metrics
+from sidecar.telemetry.tracing import child_span, tracer
 from sidecar.whatsapp.webhooks import (
     Event,
     InboundMessage,
@@ -43,6 +45,7 @@ from sidecar.whatsapp.webhooks import (
 )
 
 log = logging.getLogger(__name__)
+_TRACER = tracer(__name__)
 
 WEBHOOK_ACTOR = "webhook"
 _MARKETING = (Category.MARKETING,)
@@ -105,18 +108,35 @@ class WebhookSettings:
 
 
 class RateLimiter:
-    """Per-source-IP moving-window limit over a ``limits`` async storage."""
+    """Per-source-IP moving-window limit over a ``limits`` async storage.
+
+    Fails open: when the storage (Redis) is down a delivery is not refused
+    for it — Meta's signature still guards the door — and the miss is logged.
+    """
 
     def __init__(self, storage: Any, limit: str) -> None:
         from limits import parse
         from limits.aio.strategies import MovingWindowRateLimiter
 
+        self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._item = parse(limit)
 
     async def allow(self, ip: str) -> bool:
-        allowed: bool = await self._limiter.hit(self._item, "webhook", ip)
+        from limits.errors import StorageError
+
+        try:
+            allowed: bool = await self._limiter.hit(self._item, "webhook", ip)
+        except (StorageError, StoreUnavailable, ConnectionError, TimeoutError, OSError):
+            log.warning(
+                "webhook rate-limit storage unavailable; not limiting",
+                extra={"event": "webhook_limit_unavailable"},
+            )
+            return True
         return allowed
+
+    async def close(self) -> None:
+        await close_limit_storage(self._storage)
 
 
 @dataclass(slots=True)
@@ -142,6 +162,10 @@ class WebhookHandler:
         self._s = settings
         self._clock = clock
 
+    async def close(self) -> None:
+        if self._d.limiter is not None:
+            await self._d.limiter.close()
+
     def reject(self, rejection: Rejection, detail: str) -> WebhookOutcome:
         self._d.metrics.signature_failures.labels(rejection.value).inc()
         return WebhookOutcome(rejection, detail)
@@ -153,7 +177,26 @@ class WebhookHandler:
         remote_ip: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> WebhookOutcome:
+        """Verify and apply one delivery; every path (rejections too) is timed."""
         started = time.perf_counter()
+        with child_span(_TRACER, "webhook.handle") as span:
+            try:
+                outcome = await self._handle(body, signature, remote_ip, headers)
+            finally:
+                self._d.metrics.webhook_latency.observe(time.perf_counter() - started)
+            if span.is_recording():
+                span.set_attributes(
+                    {
+                        "sidecar.webhook.rejection": outcome.rejection.value,
+                        "sidecar.webhook.new_events": len(outcome.events),
+                        "sidecar.webhook.duplicate_events": outcome.duplicate_events,
+                    }
+                )
+            return outcome
+
+    async def _handle(
+        self, body: bytes, signature: str, remote_ip: str, headers: Mapping[str, str] | None
+    ) -> WebhookOutcome:
         d = self._d
         if len(body) > self._s.max_body:
             return self.reject(Rejection.TOO_LARGE, f"body exceeds {self._s.max_body} bytes")
@@ -173,14 +216,15 @@ class WebhookHandler:
         except WebhookParseError as exc:
             return self.reject(Rejection.MALFORMED_PAYLOAD, str(exc))
         applied = await self._apply_all(events)
-        fresh = await d.dedup.claim([e.dedup_key for e in events], self._s.dedup_ttl, self._clock())
+        with child_span(_TRACER, "dedup.claim"):
+            keys = [e.dedup_key for e in events]
+            fresh = await d.dedup.claim(keys, self._s.dedup_ttl, self._clock())
         new = tuple(a for a, first in zip(applied, fresh, strict=True) if first)
         for a in applied:
             d.metrics.webhook_events.labels(_kind(a.event), "false" if a in new else "true").inc()
         for a in new:
             if isinstance(a.event, StatusUpdate):
-                d.metrics.statuses.labels(a.event.status).inc()
-        d.metrics.webhook_latency.observe(time.perf_counter() - started)
+                d.metrics.delivery_status(a.event.status)
         return WebhookOutcome(
             Rejection.NONE,
             events=new,
@@ -208,6 +252,10 @@ class WebhookHandler:
         return results
 
     async def _apply(self, event: Event) -> Applied:
+        with child_span(_TRACER, "webhook.apply", {"sidecar.webhook.event": _kind(event)}):
+            return await self._apply_one(event)
+
+    async def _apply_one(self, event: Event) -> Applied:
         if isinstance(event, InboundMessage):
             return await self._inbound(event)
         if isinstance(event, StatusUpdate):

@@ -6,12 +6,13 @@
 
 ``WA_SIDECAR_STATE_URL`` picks the ``StateStore``; ``WA_SIDECAR_QUOTA_URL``
 picks the ``QuotaStore``. The ``DedupStore`` lives with the shared quota
-backend when there is one (Redis) and otherwise with the state (SQLite), so
-re-delivered webhooks are recognised across restarts.
+backend when there is one (Redis) and otherwise with the state (SQLite or
+PostgreSQL), so re-delivered webhooks are recognised across restarts.
 
 SQLite URLs follow the SQLAlchemy convention: ``sqlite:///relative/x.db``,
-``sqlite:////absolute/x.db``, ``sqlite:///:memory:`` (tests only). Errors
-name the setting and the scheme, never the URL (it may hold a password).
+``sqlite:////absolute/x.db``, ``sqlite:///:memory:`` (tests only).
+PostgreSQL URLs are libpq's: ``postgresql://user:password@host:5432/db``.
+Errors name the setting and the scheme, never the URL (it may hold a password).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from limits.storage import storage_from_string
 from sidecar.errors import ConfigError
 from sidecar.stores.base import DedupStore, QuotaStore, StateStore
 from sidecar.stores.memory import MemoryQuotaStore
+from sidecar.stores.postgres import PostgresStateStore
 from sidecar.stores.redis import RedisQuotaStore
 from sidecar.stores.sqlite import SqliteStateStore
 
@@ -74,7 +76,12 @@ async def _state_backend(url: str) -> tuple[StateStore, DedupStore]:
             await sqlite.open()
             return sqlite, sqlite.dedup()
         case "postgresql" | "postgres":
-            raise ConfigError(STATE_SETTING, f"PostgreSQL: {_SCALE_OUT}")
+            postgres = PostgresStateStore(url)
+            try:
+                await postgres.open()
+            except ValueError:
+                raise ConfigError(STATE_SETTING, "malformed PostgreSQL URL") from None
+            return postgres, postgres.dedup()
         case other:
             raise ConfigError(
                 STATE_SETTING, f"unsupported scheme {other!r}: use sqlite:///… or postgresql://…"
@@ -127,6 +134,14 @@ def webhook_limit_storage(quota_url: str, key_prefix: str = "wa:") -> Any:
             raise ConfigError(
                 QUOTA_SETTING, f"unsupported scheme {other!r}: use memory:// or redis://…"
             )
+
+
+async def close_limit_storage(storage: Any) -> None:
+    """Release the connections of a ``webhook_limit_storage`` (``limits`` has
+    no close of its own; a memory storage holds none)."""
+    client = getattr(getattr(storage, "bridge", None), "storage", None)
+    if client is not None:
+        await client.aclose()
 
 
 def _scheme(url: str, setting: str) -> str:

@@ -47,8 +47,7 @@ async def migrate(conn: Any) -> int:
         current = int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
         if current > LATEST_VERSION:
             raise StoreUnavailable(
-                f"PostgreSQL schema version {current} is newer than this release"
-                f" ({LATEST_VERSION})"
+                f"PostgreSQL schema version {current} is newer than this release ({LATEST_VERSION})"
             )
         for version, script in migrations():
             if version > current:

@@ -35,6 +35,7 @@ SUBJECT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 
 SUBJECT_SELECT = "SELECT id, blind_index, number_ct, wrapped_dek, created_at FROM subjects"
 SUBJECTS_BY_INDEX = SUBJECT_SELECT + " WHERE blind_index = $1"
+SUBJECT_BY_ID = SUBJECT_SELECT + " WHERE id = $1"
 INSERT_SUBJECT = (
     "INSERT INTO subjects (id, blind_index, number_ct, wrapped_dek, created_at)"
     " VALUES ($1, $2, $3, $4, $5)"
@@ -243,9 +244,7 @@ PUT_DEAD_LETTER = (
     f"INSERT INTO dead_letters ({_DEAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " ON CONFLICT (id) DO NOTHING"
 )
-LIST_DEAD_LETTERS = (
-    f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id > $1 ORDER BY id LIMIT $2"
-)
+LIST_DEAD_LETTERS = f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id > $1 ORDER BY id LIMIT $2"
 TAKE_DEAD_LETTER = f"DELETE FROM dead_letters WHERE id = $1 RETURNING {_DEAD_COLUMNS}"
 
 # --------------------------------------------------------------------------- audit, meta

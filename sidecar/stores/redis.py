@@ -179,7 +179,7 @@ class RedisQuotaStore:
     async def add_unique(self, key: str, member: str, window: float, limit: int) -> bool:
         """Rolling-window distinct-member cap; see ``QuotaStore.add_unique``."""
         script = self._unique
-        args = [member, repr(float(window)), int(limit)]
+        args: list[str | int] = [member, repr(float(window)), int(limit)]
         keys = [f"{self._prefix}uniq:{{{key}}}"]
         admitted = await self._link.run(lambda: script(keys=keys, args=args))
         return int(admitted) == 1
@@ -194,7 +194,7 @@ class RedisQuotaStore:
         if rate <= 0 or cost < 0 or cost > burst:
             raise ValueError("need rate > 0 and 0 <= cost <= burst")
         keys = [f"{self._prefix}{{{key}}}"]
-        args = [f"{1e6 / rate:.6f}", repr(float(burst)), int(cost)]
+        args: list[str | int] = [f"{1e6 / rate:.6f}", repr(float(burst)), int(cost)]
         wait_us = await self._link.run(lambda: script(keys=keys, args=args))
         return int(wait_us) / 1e6
 
@@ -224,7 +224,7 @@ class RedisDedupStore:
         """Mark each key seen until ``now + ttl``; True where this call was first."""
         if not keys:
             return []
-        args = [repr(float(now)), repr(float(now + ttl)), max(1, int(ttl * 1000))]
+        args: list[str | int] = [repr(float(now)), repr(float(now + ttl)), max(1, int(ttl * 1000))]
 
         async def batch() -> list[Any]:
             async with self._link.client.pipeline(transaction=False) as pipe:

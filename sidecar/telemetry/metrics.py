@@ -2,13 +2,24 @@
 
 A ``Metrics`` object owns its own ``CollectorRegistry`` so tests and several
 in-process sidecars never collide; the admin server renders it at /metrics.
+Alert and recording rules over these names live in ``deploy/prometheus/``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# rpc.server.call.duration's advisory buckets (semconv), with two below 5 ms for a localhost hop.
+_RPC_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)  # fmt: skip
+# Status values Meta sends in statuses[]; anything else is counted as "other".
+DELIVERY_STATUSES = frozenset({"sent", "delivered", "read", "failed", "deleted", "warning"})
 
 
 class Metrics:
@@ -33,8 +44,10 @@ class Metrics:
             buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
             registry=r,
         )
-        self.send_rate = Gauge(
-            "wa_sidecar_send_rate", "Current adaptive send rate.", ["phone_number_id"], registry=r
+        self.quota_fallbacks = Counter(
+            "wa_sidecar_quota_fallbacks",
+            "Quota decisions taken on the local fallback bucket (quota store down, fail open).",
+            registry=r,
         )
         self.signature_failures = Counter(
             "wa_sidecar_webhook_rejections", "Webhook deliveries rejected.", ["reason"], registry=r
@@ -67,3 +80,44 @@ class Metrics:
             "wa_sidecar_consent_changes", "Consent changes.", ["action", "source"], registry=r
         )
         self.opt_outs = Counter("wa_sidecar_opt_outs", "Opt-outs recorded.", ["via"], registry=r)
+        self.rpc_duration = Histogram(
+            "wa_sidecar_rpc_server_call_duration_seconds",
+            "gRPC server call duration (semconv rpc.server.call.duration) by method and status.",
+            ["method", "status"],
+            buckets=_RPC_BUCKETS,
+            registry=r,
+        )
+        self.store_up = Gauge(
+            "wa_sidecar_store_up",
+            "1 when the store answered its last health ping, else 0.",
+            ["store"],
+            registry=r,
+        )
+
+    def delivery_status(self, status: str) -> None:
+        """Count one status webhook; unknown status strings share one label."""
+        self.statuses.labels(status if status in DELIVERY_STATUSES else "other").inc()
+
+    def watch_send_rates(self, rates: Callable[[], Mapping[str, float]]) -> None:
+        """Export the current adaptive send rate per business number at scrape
+        time (``rates`` is called by the scrape, so the value is never stale)."""
+        self.registry.register(_SendRates(rates))
+
+
+class _SendRates(Collector):
+    def __init__(self, rates: Callable[[], Mapping[str, float]]) -> None:
+        self._rates = rates
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "wa_sidecar_send_rate",
+            "Current adaptive send rate (messages/s) per business phone number id.",
+            labels=["phone_number_id"],
+        )
+        for phone_number_id, rate in sorted(self._rates().items()):
+            family.add_metric([phone_number_id], rate)
+        yield family
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Registration must not call ``collect`` (the sender may not be ready yet).
+        return iter(())

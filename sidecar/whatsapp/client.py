@@ -18,10 +18,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
+from sidecar.telemetry.tracing import child_span, tracer
 from sidecar.whatsapp.errors import GraphError, network_error, parse_graph_error
+
+_TRACER = tracer(__name__)
+_MESSAGES_TEMPLATE = "/{api_version}/{phone_number_id}/messages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +68,27 @@ class GraphClient:
         self._root = f"{base_url.rstrip('/')}/{api_version}"
         self._tokens = tokens
         self._message_urls: dict[str, str] = {}
+        target = urlsplit(self._root)
+        self._server: dict[str, str | int] = {
+            "server.address": target.hostname or "",
+            "server.port": target.port or (443 if target.scheme == "https" else 80),
+        }
 
     @property
     def root(self) -> str:
         return self._root
 
-    async def send_message(self, phone_number_id: str, body: bytes) -> str:
-        """POST a message body (JSON bytes); returns the wamid Graph assigned."""
+    async def send_message(
+        self, phone_number_id: str, body: bytes, *, resend_count: int = 0
+    ) -> str:
+        """POST a message body (JSON bytes); returns the wamid Graph assigned.
+        ``resend_count``: how many attempts of this send came before (for the span)."""
         url = self._message_urls.get(phone_number_id)
         if url is None:
             url = self._message_urls[phone_number_id] = f"{self._root}/{phone_number_id}/messages"
-        response = await self._request("POST", url, body=body)
+        response = await self._request(
+            "POST", url, body=body, template=_MESSAGES_TEMPLATE, resend_count=resend_count
+        )
         try:
             message_id = response.data["messages"][0]["id"]
         except (KeyError, IndexError, TypeError):
@@ -91,8 +107,38 @@ class GraphClient:
         body: bytes | None = None,
         params: Mapping[str, str] | None = None,
         credentials: Credentials | None = None,
+        template: str = "",
+        resend_count: int = 0,
     ) -> GraphResponse:
-        """The one choke point: auth, proof, error translation."""
+        """The one choke point: auth, proof, error translation, one CLIENT span
+        per attempt (HTTP conventions; never the URL's query, which holds the
+        appsecret_proof)."""
+        name = f"{method} {template}" if template else method
+        with child_span(_TRACER, name, kind=SpanKind.CLIENT, mark_errors=False) as span:
+            if not span.is_recording():
+                return await self._exchange(method, url, body, params, credentials)
+            span.set_attributes(self._server)
+            span.set_attribute("http.request.method", method)
+            if template:
+                span.set_attribute("url.template", template)
+            if resend_count:
+                span.set_attribute("http.request.resend_count", resend_count)
+            try:
+                response = await self._exchange(method, url, body, params, credentials)
+            except GraphError as err:
+                _record_error(span, err)
+                raise
+            span.set_attribute("http.response.status_code", response.status)
+            return response
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        credentials: Credentials | None,
+    ) -> GraphResponse:
         creds = credentials or self._tokens.credentials
         query = {**creds.params, **params} if params else creds.params
         try:
@@ -128,3 +174,13 @@ class GraphClient:
             "GET", f"{self._root}/{path}", params=params, credentials=credentials
         )
         return response.data
+
+
+def _record_error(span: Span, err: GraphError) -> None:
+    """``error.type``: the HTTP status, or ``timeout``/``connection`` without one."""
+    if err.http_status:
+        span.set_attribute("http.response.status_code", err.http_status)
+    if err.code:
+        span.set_attribute("sidecar.graph.error_code", err.code)
+    span.set_attribute("error.type", err.network_error or str(err.http_status or "GraphError"))
+    span.set_status(StatusCode.ERROR)

@@ -161,20 +161,6 @@ async def test_occupied_port_fails_fast_naming_the_setting(
         assert "WA_SIDECAR_GRPC_ADDR" in done.stderr
 
 
-@pytest.mark.parametrize(
-    ("method", "request_type"),
-    [("Enqueue", send_pb2.SendRequest), ("ListDeadLetters", send_pb2.ListDeadLettersRequest)],
-)
-async def test_rpcs_of_later_releases_answer_unimplemented_with_a_reason(
-    sidecar: object, method: str, request_type: type
-) -> None:
-    stub = sidecar.send  # type: ignore[attr-defined]
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await getattr(stub, method)(request_type())
-    assert err.value.code() in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.INVALID_ARGUMENT)
-    assert err.value.details()
-
-
 async def test_approve_operation_is_unimplemented_until_access_control(sidecar: object) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await sidecar.consent.ApproveOperation(  # type: ignore[attr-defined]

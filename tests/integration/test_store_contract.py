@@ -669,3 +669,60 @@ async def test_unique_members_are_capped_over_a_rolling_window(
     assert await quota_store.add_unique("tier", "d", window=100, limit=2)
     assert not await quota_store.add_unique("tier", "e", window=100, limit=2)
     await quota_store.ping()
+
+
+# Quota tests without a fake clock run on every backend, Redis included. They
+# use intervals of a second or more, so real time passing between calls
+# (milliseconds) cannot change the verdicts.
+
+
+async def test_the_burst_is_admitted_then_refused_with_at_most_one_interval_to_wait(
+    quota_store: QuotaStore,
+) -> None:
+    assert [await quota_store.acquire("pn", rate=1, burst=5) for _ in range(5)] == [0.0] * 5
+    wait = await quota_store.acquire("pn", rate=1, burst=5)
+    assert 0.0 < wait <= 1.0 + 1e-6
+    again = await quota_store.acquire("pn", rate=1, burst=5)  # a refusal took nothing
+    assert 0.0 < again <= wait
+    assert await quota_store.acquire("other-pn", rate=1, burst=5) == 0.0
+
+
+async def test_peek_never_takes_a_token(quota_store: QuotaStore) -> None:
+    for _ in range(10):
+        assert await quota_store.peek("pn", rate=0.5, burst=2) == 0.0
+    assert await quota_store.acquire("pn", rate=0.5, burst=2) == 0.0
+    assert await quota_store.acquire("pn", rate=0.5, burst=2) == 0.0
+    first = await quota_store.peek("pn", rate=0.5, burst=2)
+    assert 0.0 < first <= 2.0 + 1e-6
+    assert 0.0 < await quota_store.peek("pn", rate=0.5, burst=2) <= first
+    assert await quota_store.acquire("pn", rate=0.5, burst=2) > 0.0
+
+
+async def test_concurrent_acquires_never_exceed_the_burst(quota_store: QuotaStore) -> None:
+    waits = await asyncio.gather(
+        *(quota_store.acquire("pn", rate=0.1, burst=10) for _ in range(60))
+    )
+    assert sum(w == 0.0 for w in waits) == 10
+    assert all(0.0 < w <= 10.0 + 1e-6 for w in waits if w)
+
+
+async def test_a_cost_above_the_burst_is_a_programming_error(quota_store: QuotaStore) -> None:
+    with pytest.raises(ValueError, match="burst"):
+        await quota_store.acquire("pn", rate=1, burst=2, cost=3)
+    with pytest.raises(ValueError, match="rate"):
+        await quota_store.peek("pn", rate=0, burst=2)
+    assert await quota_store.acquire("pn", rate=1, burst=2, cost=2) == 0.0
+
+
+async def test_unique_members_are_capped_and_members_inside_always_pass(
+    quota_store: QuotaStore,
+) -> None:
+    assert [await quota_store.add_unique("tier", m, 3600, 3) for m in "abc"] == [True] * 3
+    assert not await quota_store.add_unique("tier", "d", 3600, 3)
+    assert await quota_store.add_unique("tier", "a", 3600, 3)
+    assert not await quota_store.add_unique("tier", "d", 3600, 3)  # nothing was recorded
+    assert await quota_store.add_unique("other-tier", "d", 3600, 3)
+    results = await asyncio.gather(
+        *(quota_store.add_unique("race", f"m{i}", 3600, 5) for i in range(20))
+    )
+    assert results.count(True) == 5

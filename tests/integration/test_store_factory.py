@@ -17,7 +17,7 @@ from sidecar.stores.base import (
     QuotaStore,
     StateStore,
 )
-from sidecar.stores.factory import open_stores, webhook_limit_storage
+from sidecar.stores.factory import close_limit_storage, open_stores, webhook_limit_storage
 from sidecar.stores.sqlite import SqliteStateStore
 
 pytestmark = pytest.mark.integration
@@ -49,11 +49,11 @@ async def test_four_slashes_mean_an_absolute_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("state_url", "quota_url", "setting"),
     [
-        ("postgresql://u:secret@db/wa", "memory://", "WA_SIDECAR_STATE_URL"),
+        ("postgresql://u:secret@db:no-port/wa", "memory://", "WA_SIDECAR_STATE_URL"),
         ("mysql://u:secret@db/wa", "memory://", "WA_SIDECAR_STATE_URL"),
         ("state.db", "memory://", "WA_SIDECAR_STATE_URL"),
         ("sqlite://", "memory://", "WA_SIDECAR_STATE_URL"),
-        ("sqlite:///:memory:", "redis://:secret@cache:6379/0", "WA_SIDECAR_QUOTA_URL"),
+        ("sqlite:///:memory:", "redis://:secret@cache:no-port/0", "WA_SIDECAR_QUOTA_URL"),
         ("sqlite:///:memory:", "memcached://cache", "WA_SIDECAR_QUOTA_URL"),
     ],
 )
@@ -66,10 +66,76 @@ async def test_unusable_urls_fail_naming_the_setting_but_not_the_url(
     assert "secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://wa:secret@127.0.0.1:1/wa",  # nothing listens
+        "postgresql://no_such_role:secret@127.0.0.1:5432/wa",  # the server refuses us
+    ],
+)
+async def test_an_unreachable_postgresql_is_unavailable_without_the_password(url: str) -> None:
+    with pytest.raises(StoreUnavailable) as caught:
+        await open_stores(url, "memory://")
+    assert "secret" not in str(caught.value)
+    assert "no_such_role" not in str(caught.value)
+
+
 def test_webhook_limits_live_beside_the_quota_backend() -> None:
     assert webhook_limit_storage("memory://") is not None
     with pytest.raises(ConfigError):
-        webhook_limit_storage("redis://cache")
+        webhook_limit_storage("memcached://cache")
+
+
+@pytest.mark.redis
+async def test_redis_urls_open_quota_and_dedup_shared_between_replicas(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    one = await open_stores(f"sqlite:///{tmp_path}/a.db", redis_url, quota_prefix=redis_prefix)
+    two = await open_stores(f"sqlite:///{tmp_path}/b.db", redis_url, quota_prefix=redis_prefix)
+    try:
+        assert await one.dedup.claim(["wamid.A"], 60, 0.0) == [True]
+        assert await two.dedup.claim(["wamid.A", "wamid.B"], 60, 0.0) == [False, True]
+        assert await one.quota.acquire("rate:pn", rate=1, burst=1) == 0.0
+        assert await two.quota.acquire("rate:pn", rate=1, burst=1) > 0.0
+    finally:
+        await one.close()
+        await two.close()
+
+
+@pytest.mark.redis
+async def test_webhook_limits_on_redis_are_shared_and_kept_under_the_prefix(
+    redis_url: str, redis_prefix: str
+) -> None:
+    import redis.asyncio as aioredis
+    from limits import parse
+    from limits.aio.strategies import MovingWindowRateLimiter
+
+    limit = parse("3/minute")
+    storages = [webhook_limit_storage(redis_url, redis_prefix) for _ in range(2)]
+    replicas = [MovingWindowRateLimiter(storage) for storage in storages]
+    try:
+        hits = [await replicas[i % 2].hit(limit, "webhook", "10.0.0.1") for i in range(5)]
+    finally:
+        for storage in storages:
+            await close_limit_storage(storage)
+    assert hits == [True, True, True, False, False]
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        keys = [k.decode() async for k in client.scan_iter(match=redis_prefix + "*")]
+    finally:
+        await client.aclose()
+    assert keys
+    assert all(k.startswith(redis_prefix + "limits:") for k in keys)
+
+
+async def test_an_unreachable_redis_is_unavailable_without_the_password() -> None:
+    from sidecar.testing import free_port
+
+    url = f"redis://:secret@127.0.0.1:{free_port()}/0"  # nothing listens
+    with pytest.raises(StoreUnavailable) as caught:
+        await open_stores("sqlite:///:memory:", url)
+    assert "secret" not in str(caught.value)
+    assert "127.0.0.1" not in str(caught.value)
 
 
 async def test_an_unopenable_database_is_store_unavailable(tmp_path: Path) -> None:

@@ -14,14 +14,18 @@ ROOT = Path(__file__).resolve().parents[2]
 GEN = ROOT / "sidecar" / "api" / "_gen"
 
 
+def _sources(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.suffix in (".py", ".pyi")]
+
+
 def test_generated_code_is_current(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "tools" / "gen_proto.py"), "--out", str(tmp_path)],
         check=True,
         capture_output=True,
     )
-    fresh = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.py*")}
-    committed = {p.relative_to(GEN): p.read_text() for p in GEN.rglob("*.py*")}
+    fresh = {p.relative_to(tmp_path): p.read_text() for p in _sources(tmp_path)}
+    committed = {p.relative_to(GEN): p.read_text() for p in _sources(GEN)}
     stale = sorted(
         str(k) for k in fresh.keys() | committed.keys() if fresh.get(k) != committed.get(k)
     )

@@ -1,0 +1,57 @@
+"""Background health pings of the stores, exported as ``wa_sidecar_store_up``.
+
+    await watch_stores({"state": stores.state.ping, "quota": stores.quota.ping},
+                       metrics, stop)
+
+Each ping gets ``ping_timeout`` seconds; a ping that raises or times out sets the
+store's gauge to 0 (and logs once per outage), a later success sets it back
+to 1. The alert ``WaSidecarQuotaStoreDown`` (``deploy/prometheus/rules.yaml``)
+watches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from sidecar.telemetry.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Ping = Callable[[], Awaitable[None]]
+
+
+async def watch_stores(
+    pings: Mapping[str, Ping],
+    metrics: Metrics,
+    stop: asyncio.Event,
+    *,
+    interval: float = 5.0,
+    ping_timeout: float = 1.0,
+) -> None:
+    """Ping every store each ``interval`` seconds until ``stop`` is set."""
+    down: set[str] = set()
+    while not stop.is_set():
+        results = await asyncio.gather(*(_ping(ping, ping_timeout) for ping in pings.values()))
+        for name, ok in zip(pings, results, strict=True):
+            metrics.store_up.labels(name).set(1.0 if ok else 0.0)
+            if not ok and name not in down:
+                down.add(name)
+                log.warning("store not answering", extra={"event": "store_down", "store": name})
+            elif ok and name in down:
+                down.discard(name)
+                log.info("store answering again", extra={"event": "store_up", "store": name})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+async def _ping(ping: Ping, limit: float) -> bool:
+    try:
+        await asyncio.wait_for(ping(), limit)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # any failure means "down"; the store logs its own detail
+        return False
+    return True

@@ -1,0 +1,116 @@
+"""Acceptance: kill -9 in the middle of a 3,000-message campaign, restart, resend.
+
+No recipient may receive two messages; every request ends SENT or, for the
+few on the wire at the instant of the crash, IN_DOUBT — listed for review and
+resolved by the status webhook that carries the key back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from sidecar.api._gen.wasidecar.v1 import (
+    common_pb2,
+    send_pb2,
+    send_pb2_grpc,
+    verify_pb2,
+    verify_pb2_grpc,
+)
+from sidecar.testing import SidecarProcess, signature, webhook_body
+from sidecar.whatsapp.simulator import SimulatorHandle
+from sidecar.whatsapp.simulator_webhooks import status_item
+
+pytestmark = pytest.mark.integration
+
+SIZE = 3_000
+CAMPAIGN_ENV = {
+    "WA_SIDECAR_SEND_RATE": "400",
+    "WA_SIDECAR_BATCH_CHUNK_SIZE": "1000",
+    "WA_SIDECAR_BATCH_MAX_IN_FLIGHT": "256",
+}
+
+
+def campaign() -> list[send_pb2.SendRequest]:
+    return [
+        send_pb2.SendRequest(
+            idempotency_key=f"camp-{i}",
+            to=f"+1650555{1000 + i:04d}",
+            category=common_pb2.CATEGORY_AUTHENTICATION,
+            template=send_pb2.Template(
+                name="otp", language=send_pb2.TemplateLanguage(code="en_US")
+            ),
+        )
+        for i in range(SIZE)
+    ]
+
+
+async def stream(requests: list[send_pb2.SendRequest]) -> AsyncIterator[send_pb2.SendRequest]:
+    for request in requests:
+        yield request
+
+
+async def test_kill_9_mid_campaign_then_resend_sends_nobody_twice(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    simulator.state.configure({"throughput_enabled": False})
+    requests = campaign()
+    async with SidecarProcess(tmp_path, CAMPAIGN_ENV, graph_url=simulator.url) as first:
+        stub = send_pb2_grpc.SendServiceStub(first.channel)
+        call = stub.SendBatch(stream(requests))
+        await simulator.state.wait_received(SIZE // 2)
+        first.kill()
+        with pytest.raises(grpc.aio.AioRpcError):
+            async for _ in call:
+                pass
+    before = simulator.state.stats.accepted
+    assert SIZE // 2 <= before < SIZE
+
+    async with SidecarProcess(tmp_path, first.env, graph_url=simulator.url) as second:
+        stub = send_pb2_grpc.SendServiceStub(second.channel)
+        replies = {r.idempotency_key: r async for r in stub.SendBatch(stream(requests))}
+        assert len(replies) == SIZE
+        outcomes = {r.outcome for r in replies.values()}
+        assert outcomes <= {send_pb2.OUTCOME_SENT, send_pb2.OUTCOME_IN_DOUBT}, outcomes
+
+        stats = simulator.state.stats
+        assert max(stats.accepted_by_recipient.values()) == 1  # nobody got two
+        by_key = {m.biz_opaque_callback_data: m for m in simulator.state.messages}
+        for key, reply in replies.items():
+            if reply.outcome == send_pb2.OUTCOME_SENT:
+                assert by_key[key].wamid == reply.message_id
+        in_doubt = sorted(k for k, r in replies.items() if r.outcome == send_pb2.OUTCOME_IN_DOUBT)
+        listed = await stub.ListInDoubt(send_pb2.ListInDoubtRequest(page_size=1000))
+        assert sorted(s.idempotency_key for s in listed.sends) == in_doubt
+
+        # Meta's status webhooks carry the keys of what it accepted back.
+        accepted = [by_key[k] for k in in_doubt if k in by_key]
+        if accepted:
+            items = [
+                status_item(
+                    m.wamid, "sent", m.wa_id, int(time.time()), biz_opaque_callback_data=key
+                )
+                for m in accepted
+                for key in [m.biz_opaque_callback_data]
+            ]
+            body = webhook_body(*items, kind="statuses")
+            verify = verify_pb2_grpc.VerifyServiceStub(second.channel)
+            result = await verify.VerifyWebhook(
+                verify_pb2.WebhookRequest(body=body, signature=signature(body))
+            )
+            assert result.valid
+        for m in accepted:
+            key = m.biz_opaque_callback_data or ""
+            status = await stub.GetSendStatus(send_pb2.GetSendStatusRequest(idempotency_key=key))
+            assert status.response.outcome == send_pb2.OUTCOME_SENT
+            assert status.response.message_id == m.wamid
+        # What never reached Meta has no webhook: it stays listed for review.
+        never_accepted = sorted(k for k in in_doubt if k not in by_key)
+        listed = await stub.ListInDoubt(send_pb2.ListInDoubtRequest(page_size=1000))
+        assert sorted(s.idempotency_key for s in listed.sends) == never_accepted
+    sent = sum(r.outcome == send_pb2.OUTCOME_SENT for r in replies.values())
+    assert stats.accepted == sent + len(accepted)
