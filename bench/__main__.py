@@ -11,7 +11,7 @@ import importlib
 import json
 import sys
 
-BENCHES = ("startup", "verify", "send", "check", "global_rate", "tracing")
+BENCHES = ("startup", "verify", "send", "check", "send_rate", "global_rate", "tracing")
 
 
 def main(argv: list[str]) -> int:

@@ -90,7 +90,13 @@ def _spawn(args: Sequence[str], tmp: Path, name: str, env: Mapping[str, str] | N
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
-    return Child(proc, f"127.0.0.1:{port}", log_path)
+    child = Child(proc, f"127.0.0.1:{port}", log_path)
+    _children.append(child)
+    return child
+
+
+_children: list[Child] = []
+"""Every child started here; ``scratch()`` stops those still running on the way out."""
 
 
 async def start_simulator_process(tmp: Path) -> Child:
@@ -400,6 +406,11 @@ def goal(name: str, value: float | None, op: str, target: float, unit: str = "")
 
 @contextlib.asynccontextmanager
 async def scratch() -> AsyncIterator[Path]:
-    """A temporary directory for logs and sidecar state, removed afterwards."""
+    """A temporary directory for logs and sidecar state, removed afterwards; child
+    processes still running then (a bench failed half-way) are stopped."""
     with tempfile.TemporaryDirectory(prefix="wa-bench-") as tmp:
-        yield Path(tmp)
+        try:
+            yield Path(tmp)
+        finally:
+            while _children:
+                _children.pop().stop()

@@ -176,7 +176,7 @@ class ConsentManager:
         applied = any(results)
         if applied or not event_key:
             await self._audit(actor, "consent.revoke", idx.blind, cats, proof.source)
-            self._metrics.opt_outs.labels(proof.source.split(":")[0] or "api").inc()
+            self._metrics.opt_outs.labels(_via(proof.source)).inc()
         return applied
 
     async def opt_in(
@@ -243,7 +243,7 @@ class ConsentManager:
             record, suppression_index, lift_suppression=action is ConsentAction.GRANT
         )
         if applied:
-            self._metrics.consent_changes.labels(action.value, proof.source.split(":")[0]).inc()
+            self._metrics.consent_changes.labels(action.value, _via(proof.source)).inc()
         return applied
 
     async def _audit(
@@ -387,6 +387,15 @@ class ConsentManager:
 
     async def verify_audit(self) -> AuditCheck:
         return await verify_audit_log(self._state)
+
+
+_CHANNELS = frozenset({"keyword", "user_preferences", "graph", "button"})
+
+
+def _via(source: str) -> str:
+    """A closed metric label for a proof source: the app's free text is "api"."""
+    head = source.split(":", 1)[0]
+    return head if head in _CHANNELS else "api"
 
 
 async def verify_audit_log(state: StateStore, page: int = 5000) -> AuditCheck:
