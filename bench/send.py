@@ -66,6 +66,8 @@ SIDECAR_ENV = {
     "WA_SIDECAR_BATCH_CHUNK_INTERVAL": "0.001",
     "WA_SIDECAR_BATCH_MAX_IN_FLIGHT": str(WINDOW),
 }
+if os.environ.get("BENCH_SIDECAR_UVLOOP") == "1":  # measure the opt-in uvloop setting
+    SIDECAR_ENV["WA_SIDECAR_UVLOOP"] = "true"
 _TAG = f"{int(time.time()):x}"
 
 

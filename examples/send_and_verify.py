@@ -62,13 +62,32 @@ async def main() -> None:
         body = json.dumps(
             {
                 "object": "whatsapp_business_account",
-                "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "15550783881",
-                                 "phone_number_id": "106540352242922"},
-                    "messages": [{"from": TO[1:], "id": f"wamid.example{time.time_ns()}",
-                                  "timestamp": str(int(time.time())), "type": "text",
-                                  "text": {"body": "STOP"}}]}}]}],
+                "entry": [
+                    {
+                        "id": "102290129340398",
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {
+                                    "messaging_product": "whatsapp",
+                                    "metadata": {
+                                        "display_phone_number": "15550783881",
+                                        "phone_number_id": "106540352242922",
+                                    },
+                                    "messages": [
+                                        {
+                                            "from": TO[1:],
+                                            "id": f"wamid.example{time.time_ns()}",
+                                            "timestamp": str(int(time.time())),
+                                            "type": "text",
+                                            "text": {"body": "STOP"},
+                                        }
+                                    ],
+                                },
+                            }
+                        ],
+                    }
+                ],
             }
         ).encode()
         sig = "sha256=" + hmac.new(APP_SECRET, body, hashlib.sha256).hexdigest()

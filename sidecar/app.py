@@ -81,6 +81,7 @@ SERVICE_NAMES = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
 )
 _FINGERPRINT_LABEL = b"wa-sidecar/v1/idempotency-fingerprint"
+_EVENT_KEY_LABEL = b"wa-sidecar/v1/webhook-event-keys"
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -174,6 +175,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
             matcher=OptOutMatcher(extra_opt_out=settings.opt_out_keywords),
             metrics=metrics,
+            event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
             limiter=limiter,
         ),
         WebhookSettings.from_settings(settings),

@@ -232,10 +232,10 @@ def send_command(
             else f"only one of text, template, message_json; got {', '.join(given)}",
         )
     if given[0] == "text":
-        body = text_field(req.text.body, "text.body", MAX_TEXT_BODY, required=True)
+        text = text_field(req.text.body, "text.body", MAX_TEXT_BODY, required=True)
         message: dict[str, Any] = {
             "type": "text",
-            "text": {"preview_url": req.text.preview_url, "body": body},
+            "text": {"preview_url": req.text.preview_url, "body": text},
         }
     elif given[0] == "template":
         message = {"type": "template", "template": _template(req.template)}
@@ -253,17 +253,14 @@ def send_command(
         if len(k) > 64 or len(v) > MAX_TAG_CHARS:
             raise InvalidRequest("tags", "keys ≤ 64 and values ≤ 256 characters")
     free_form = message["type"] != "template"
-    content = json.dumps(
-        [cat.value, pnid, to, message], separators=(",", ":"), sort_keys=True
-    ).encode()
+    # One serialisation serves both the fingerprint (content without the key)
+    # and the Graph body (the same bytes plus biz_opaque_callback_data).
+    envelope = json.dumps(
+        {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, **message},
+        separators=(",", ":"),
+    )
     callback = key or uuid.uuid4().hex
-    envelope = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to,
-        **message,
-        "biz_opaque_callback_data": callback,
-    }
+    body = f'{envelope[:-1]},"biz_opaque_callback_data":{json.dumps(callback)}}}'.encode()
     return SendCommand(
         key=callback,
         key_given=bool(key),
@@ -271,8 +268,8 @@ def send_command(
         category=cat,
         free_form=free_form,
         phone_number_id=pnid,
-        body=json.dumps(envelope, separators=(",", ":")).encode(),
-        content=content,
+        body=body,
+        content=f"{cat.value}|{pnid}|{envelope}".encode(),
         dry_run=req.dry_run,
         tags=dict(req.tags),
     )

@@ -49,6 +49,7 @@ from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult
 from sidecar.service.subjects import Indexes, SubjectDirectory
 from sidecar.service.validator import NumberValidator
 from sidecar.stores.base import (
+    ConsentSnapshot,
     DeadLetterRecord,
     QuotaStore,
     SendRecord,
@@ -171,22 +172,46 @@ class Sender:
         decision, _ = await self._decide(cmd, self._d.directory.indexes(cmd.to), consume=False)
         return decision
 
+    async def _lookup(self, cmd: SendCommand, idx: Indexes) -> _Lookup:
+        """The subject and its consent snapshot, in one store hop when the
+        subject is cached or unknown (lookups issued together travel together)."""
+        d = self._d
+        subject = d.directory.cached(idx)
+        if subject is not None:
+            return subject, await d.state.snapshot(subject.id, idx.full)
+        subject, snap = await asyncio.gather(
+            d.directory.find(cmd.to, idx), d.state.snapshot(None, idx.full)
+        )
+        if subject is not None:  # first sight of a known subject in this process
+            snap = await d.state.snapshot(subject.id, idx.full)
+        return subject, snap
+
     async def _decide(
-        self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None = None
+        self,
+        cmd: SendCommand,
+        idx: Indexes,
+        *,
+        consume: bool,
+        max_wait: float | None = None,
+        looked_up: _Lookup | None = None,
     ) -> tuple[Decision, Subject | None]:
         with child_span(_TRACER, "policy.decide") as span:
-            decision, subject = await self._decide_steps(cmd, idx, consume, max_wait)
+            decision, subject = await self._decide_steps(cmd, idx, consume, max_wait, looked_up)
             span.set_attribute("sidecar.decision.reason", decision.reason.value)
             return decision, subject
 
     async def _decide_steps(
-        self, cmd: SendCommand, idx: Indexes, consume: bool, max_wait: float | None
+        self,
+        cmd: SendCommand,
+        idx: Indexes,
+        consume: bool,
+        max_wait: float | None,
+        looked_up: _Lookup | None,
     ) -> tuple[Decision, Subject | None]:
         """Consent → window → validator → quota; the first refusal wins."""
         d = self._d
         try:
-            subject = await d.directory.find(cmd.to, idx)
-            snap = await d.state.snapshot(subject.id if subject else None, idx.full)
+            subject, snap = looked_up or await self._lookup(cmd, idx)
             current = {category: action.value for category, action in snap.current.items()}
             decision = decide_consent(self._s.rules, cmd.category, snap.suppressed, current)
             if not decision.allowed:
@@ -363,12 +388,21 @@ class Sender:
 
     async def _send(self, cmd: SendCommand, fp: str, max_wait: float | None) -> SendResult:
         d = self._d
+        idx = d.directory.indexes(cmd.to)
+        looked_up: _Lookup | None = None
         if cmd.key_given:
-            existing = await d.state.get_send(cmd.key)
+            try:
+                existing, looked_up = await asyncio.gather(
+                    d.state.get_send(cmd.key), self._lookup(cmd, idx)
+                )
+            except StoreUnavailable:
+                self._count(cmd, Outcome.REJECTED, _STORE_DOWN.reason)
+                return rejected(cmd.key, _STORE_DOWN)
             if existing is not None:
                 return self._replay(existing, fp)
-        idx = d.directory.indexes(cmd.to)
-        decision, subject = await self._decide(cmd, idx, consume=not cmd.dry_run, max_wait=max_wait)
+        decision, subject = await self._decide(
+            cmd, idx, consume=not cmd.dry_run, max_wait=max_wait, looked_up=looked_up
+        )
         if not decision.allowed:
             self._count(cmd, Outcome.REJECTED, decision.reason)
             return rejected(cmd.key, decision)
@@ -549,6 +583,7 @@ class Sender:
 _NOT_ON_WHATSAPP = Decision(
     False, Reason.NUMBER_NOT_ON_WHATSAPP, "the number validator says this number has no WhatsApp"
 )
+_Lookup = tuple[Subject | None, ConsentSnapshot]
 _CONFLICT = "idempotency_key was already used for a request with different content"
 _STORE_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "consent store unavailable; failing closed", 1.0

@@ -80,6 +80,10 @@ class SubjectDirectory:
 
         return same
 
+    def cached(self, indexes: Indexes) -> Subject | None:
+        """The subject if this process resolved the number before (no I/O)."""
+        return self._subjects.get(indexes.full)
+
     async def find(self, e164: str, indexes: Indexes | None = None) -> Subject | None:
         idx = indexes or self.indexes(e164)
         cached = self._subjects.get(idx.full)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -149,6 +150,7 @@ class WebhookDeps:
     source: SourcePolicy
     matcher: OptOutMatcher
     metrics: Metrics
+    event_key_secret: bytes
     limiter: RateLimiter | None = None
 
 
@@ -161,6 +163,14 @@ class WebhookHandler:
         self._d = deps
         self._s = settings
         self._clock = clock
+
+    def _event_key(self, event: Event) -> str:
+        """The event's dedup key under a keyed hash: Meta's keys embed the
+        user's number (``wa_id``, and inside wamids), so they never reach a
+        store as they are."""
+        return hashlib.blake2b(
+            event.dedup_key.encode(), key=self._d.event_key_secret, digest_size=16
+        ).hexdigest()
 
     async def close(self) -> None:
         if self._d.limiter is not None:
@@ -217,7 +227,7 @@ class WebhookHandler:
             return self.reject(Rejection.MALFORMED_PAYLOAD, str(exc))
         applied = await self._apply_all(events)
         with child_span(_TRACER, "dedup.claim"):
-            keys = [e.dedup_key for e in events]
+            keys = [self._event_key(e) for e in events]
             fresh = await d.dedup.claim(keys, self._s.dedup_ttl, self._clock())
         new = tuple(a for a, first in zip(applied, fresh, strict=True) if first)
         for a in applied:
@@ -275,13 +285,13 @@ class WebhookHandler:
         if match.intent is KeywordIntent.OPT_OUT:
             proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
             await self._d.consent.opt_out(
-                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=msg.dedup_key
+                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_out=True)
         if match.intent is KeywordIntent.OPT_IN and self._s.honour_opt_in:
             proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
             await self._d.consent.opt_in(
-                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=msg.dedup_key
+                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_in=True)
         return Applied(msg)
@@ -299,7 +309,7 @@ class WebhookHandler:
     async def _status(self, status: StatusUpdate) -> Applied:
         state = self._d.state
         code = status.errors[0].code if status.errors else 0
-        await state.record_status(
+        record = state.record_status(
             StatusRecord(
                 message_id=status.id,
                 status=status.status,
@@ -310,15 +320,21 @@ class WebhookHandler:
             )
         )
         if status.callback_data:
-            await state.resolve_by_callback(
-                status.callback_data, status.id, status.status, self._clock()
+            # Both writes are independent; issued together they share a store hop.
+            await asyncio.gather(
+                record,
+                state.resolve_by_callback(
+                    status.callback_data, status.id, status.status, self._clock()
+                ),
             )
+        else:
+            await record
         if status.status == "failed" and any(e.code in OPT_OUT_CODES for e in status.errors):
             e164 = from_wa_id(status.recipient_id)
             if e164 is not None:
                 proof = Proof(source=f"graph:{code}", evidence=f"wamid:{status.id}")
                 await self._d.consent.opt_out(
-                    e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=status.dedup_key
+                    e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(status)
                 )
                 return Applied(status, opt_out=True)
         return Applied(status)
@@ -330,12 +346,12 @@ class WebhookHandler:
         proof = Proof(source=f"user_preferences:{pref.value}", evidence=pref.detail[:200])
         if pref.value == "stop":
             await self._d.consent.opt_out(
-                e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=pref.dedup_key
+                e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(pref)
             )
             return Applied(pref, opt_out=True)
         if pref.value == "resume" and self._s.honour_opt_in:
             await self._d.consent.opt_in(
-                e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=pref.dedup_key
+                e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(pref)
             )
             return Applied(pref, opt_in=True)
         return Applied(pref)
@@ -352,7 +368,10 @@ def _party(event: Event) -> str:
     if isinstance(event, InboundMessage):
         return event.from_number
     if isinstance(event, StatusUpdate):
-        return event.recipient_id
+        # Statuses only record facts about one outgoing message (and only move
+        # forward), so different messages need no order among themselves; a
+        # 131050 opt-out is per recipient and idempotent.
+        return "s:" + event.id
     if isinstance(event, PreferenceUpdate):
         return event.wa_id
     return ""

@@ -1,10 +1,14 @@
-"""The SQLite connection: one aiosqlite worker thread, operations batched per hop.
+"""The SQLite connection: one worker thread, operations batched per hop.
 
 ``sqlite.py`` builds the stores on top of a ``Link``. An operation is a plain
-function of a ``sqlite3.Connection`` that runs whole on the worker thread, so
-the event loop never blocks on I/O and no coroutine's statement can land in
-another's transaction. ``sqlite3``/``OS`` failures become ``StoreUnavailable``;
-constraint and misuse errors are bugs and propagate unchanged.
+function of a ``sqlite3.Connection`` that runs whole on the link's single
+worker thread, so the event loop never blocks on I/O and no coroutine's
+statement can land in another's transaction. Operations submitted in the same
+event-loop tick, or while a hop is under way, travel to the thread together
+(the hop, not the SQL, is most of an operation's CPU); each still runs on its
+own, in submission order, with its own result or error. ``sqlite3``/``OS``
+failures become ``StoreUnavailable``; constraint and misuse errors are bugs and
+propagate unchanged.
 """
 
 from __future__ import annotations
@@ -14,11 +18,10 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
-
-import aiosqlite
 
 from sidecar.errors import StoreUnavailable
 from sidecar.stores import sqlite_sql as sql
@@ -34,6 +37,7 @@ _BUGS = (
     sqlite3.DataError,
     sqlite3.NotSupportedError,
 )
+_Op = Callable[[sqlite3.Connection], Any]
 
 
 class Link:
@@ -41,25 +45,30 @@ class Link:
 
     def __init__(self, path: str | Path) -> None:
         self.path = path
-        self._db: aiosqlite.Connection | None = None
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[_Op, asyncio.Future[Any]]] = []
         self._hop: asyncio.Future[list[tuple[bool, Any]]] | None = None
-        self._busy = False  # a hop is under way; new operations queue up
+        self._busy = False  # a hop is scheduled or under way; new operations queue up
 
     async def open(self) -> None:
-        if self._db is not None:
+        if self._conn is not None:
             return
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wa-sqlite")
+        loop = asyncio.get_running_loop()
         try:
-            # A failed aiosqlite connect leaves its thread to finish later, which
-            # may outlive the loop; so first make sure the file can be opened.
             if str(self.path) != ":memory:":
-                await asyncio.to_thread(_check_openable, self.path)
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            self._db = await aiosqlite.connect(
-                self.path, isolation_level=None, cached_statements=256
+                await loop.run_in_executor(executor, _check_openable, self.path)
+            # Created on the worker thread, used only there. isolation_level=None:
+            # we issue BEGIN/COMMIT ourselves.
+            self._conn = await loop.run_in_executor(
+                executor,
+                partial(sqlite3.connect, self.path, isolation_level=None, cached_statements=256),
             )
         except (sqlite3.Error, OSError) as exc:
+            executor.shutdown(wait=False)
             raise StoreUnavailable(_describe(exc)) from exc
+        self._executor = executor
         try:
             await self.run(prepare)
         except BaseException:
@@ -72,50 +81,40 @@ class Link:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """Run ``fn(connection, …)`` on the worker thread.
-
-        An idle link sends the operation at once. While a hop is under way,
-        operations wait and then travel together in the next hop (the hop,
-        not the SQL, is most of an operation's CPU); each still runs on its
-        own, in submission order, with its own result or error.
-        """
-        db = self._db
-        if db is None:
+        """Run ``fn(connection, …)`` on the worker thread (see the module docstring)."""
+        if self._conn is None:
             raise StoreUnavailable("SQLite store is not open")
 
         def op(conn: sqlite3.Connection) -> T:
             return fn(conn, *args, **kwargs)
 
-        try:
-            if self._busy:
-                future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-                self._pending.append((op, future))
-                return await future
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append((op, future))
+        if not self._busy:
             self._busy = True
-            try:
-                # aiosqlite's public methods take one statement per hop; its
-                # runner takes any callable, so a transaction is one hop.
-                result: T = await db._execute(op, db._conn)  # type: ignore[no-untyped-call]  # aiosqlite leaves its runner unannotated
-                return result
-            finally:
-                self._next()
+            loop.call_soon(self._next)
+        try:
+            return await future
         except _BUGS:
             raise
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(_describe(exc)) from exc
 
     def _next(self) -> None:
-        """Send everything that queued up during the last hop, as one hop."""
+        """Send everything queued so far to the worker thread, as one hop."""
         batch, self._pending = self._pending, []
-        db = self._db
-        if not batch or db is None:
+        if not batch:
+            self._busy = False
+            return
+        if self._conn is None or self._executor is None:
             self._busy = False
             for _, future in batch:
                 if not future.done():
                     future.set_exception(StoreUnavailable("SQLite store is not open"))
             return
-        self._hop = asyncio.ensure_future(  # noqa: RUF006  # held in self._hop until it lands
-            db._execute(_run_batch, db._conn, [op for op, _ in batch])  # type: ignore[no-untyped-call]  # aiosqlite leaves its runner unannotated
+        self._hop = asyncio.get_running_loop().run_in_executor(
+            self._executor, _run_batch, self._conn, [op for op, _ in batch]
         )
         self._hop.add_done_callback(partial(self._landed, [future for _, future in batch]))
 
@@ -140,13 +139,19 @@ class Link:
         return await self.run(transaction)
 
     async def close(self) -> None:
-        db, self._db = self._db, None
-        if db is None:
+        conn, executor = self._conn, self._executor
+        if conn is None or executor is None:
             return
+        if self._hop is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._hop)
+        self._conn = self._executor = None
+        loop = asyncio.get_running_loop()
         # Only statistics for the planner: closing matters more.
         with contextlib.suppress(sqlite3.Error):
-            await db.execute("PRAGMA optimize")
-        await db.close()
+            await loop.run_in_executor(executor, conn.execute, "PRAGMA optimize")
+        await loop.run_in_executor(executor, conn.close)
+        executor.shutdown(wait=True)
 
 
 def _describe(exc: BaseException) -> str:

@@ -259,11 +259,6 @@ def preference_stop(wa_id: str) -> bytes:
     return json.dumps(body).encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leak: PreferenceUpdate.dedup_key embeds the wa_id (whatsapp/webhooks.py), "
-    "and it is stored as the dedup key and the consent event_key",
-)
 async def test_a_marketing_stop_from_user_preferences_leaves_no_number_at_rest(
     tmp_path: Path, simulator: SimulatorHandle
 ) -> None:
