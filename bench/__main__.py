@@ -11,7 +11,16 @@ import importlib
 import json
 import sys
 
-BENCHES = ("startup", "verify", "send", "check", "send_rate", "global_rate", "tracing")
+BENCHES = (
+    "startup",
+    "verify",
+    "send",
+    "check",
+    "check_redis",
+    "send_rate",
+    "global_rate",
+    "tracing",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -352,6 +352,7 @@ def _instrument(runtime: Runtime, tracing: Tracing) -> ServerTelemetry:
         tracing=tracing.enabled,
         server_address=host.strip("[]"),
         server_port=int(port) if port.isdigit() else 0,
+        request_log_sample=runtime.settings.request_log_sample,
     )
 
 

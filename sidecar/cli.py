@@ -5,6 +5,7 @@ wa-sidecar simulator [--port N] [--app-secret S] [--webhook-url URL] [--no-limit
 wa-sidecar check-config [--config FILE]
 wa-sidecar audit verify [--config FILE]
 wa-sidecar keys rotate [--config FILE]
+wa-sidecar kpis [--config FILE] [--days 1,7,30]
 wa-sidecar version
 """
 
@@ -55,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser("rotate", help="re-encrypt stored data under the primary key")
     rotate.add_argument("--config")
+
+    kpis = sub.add_parser(
+        "kpis", help="print delivery, read and failure rates from the state store as JSON"
+    )
+    kpis.add_argument("--config")
+    kpis.add_argument(
+        "--days", default="1,7,30", help="comma-separated window lengths in days (default 1,7,30)"
+    )
 
     sub.add_parser("version", help="print the version")
     return parser
@@ -108,6 +117,15 @@ def dispatch(args: argparse.Namespace) -> int:
             from sidecar.tools import rotate_keys
 
             return _run(rotate_keys(settings))
+        if args.command == "kpis":
+            from sidecar.service.kpis import parse_windows
+            from sidecar.tools import print_kpis
+
+            try:
+                windows = parse_windows(args.days)
+            except ValueError as exc:
+                return _fail(f"--days: {exc}")
+            return _run(print_kpis(settings, windows))
     except ConfigError as exc:
         return _fail(f"invalid configuration: {exc}")
     except StoreUnavailable as exc:

@@ -99,6 +99,13 @@ class Settings:
         ),
     )
     log_level: str = field(default="INFO", metadata=_doc("Log level of the JSON logs."))
+    request_log_sample: float = field(
+        default=0.01,
+        metadata=_doc(
+            "Share (0-1) of successful RPCs written as request log lines; errors and calls "
+            "slower than 1 s are always logged."
+        ),
+    )
     shutdown_grace: float = field(
         default=10.0, metadata=_doc("Seconds in-flight calls get to finish after SIGTERM.")
     )
@@ -167,6 +174,14 @@ class Settings:
         metadata=_doc(
             "Prefix of every key in the shared quota store; deployments sharing one Redis "
             "need distinct prefixes."
+        ),
+    )
+    quota_shadow_mode: bool = field(
+        default=False,
+        metadata=_doc(
+            "Shadow mode for the quota rules (pair limit, send rate, messaging tier): a send "
+            "they would refuse goes out anyway and is counted in "
+            "wa_sidecar_quota_shadow_refusals_total{rule}. Waits up to send_max_wait still apply."
         ),
     )
     encryption_key: Secret = field(
@@ -450,6 +465,8 @@ def validate(s: Settings) -> None:
         raise ConfigError(env_name("env"), f"must be one of {', '.join(ENVIRONMENTS)}")
     if s.log_level.upper() not in LOG_LEVELS:
         raise ConfigError(env_name("log_level"), f"must be one of {', '.join(LOG_LEVELS)}")
+    if not 0 <= s.request_log_sample <= 1:
+        raise ConfigError(env_name("request_log_sample"), "must be between 0 and 1")
     if not s.graph_base_url.startswith(("http://", "https://")):
         raise ConfigError(env_name("graph_base_url"), "must start with http:// or https://")
     if not s.graph_api_version.startswith("v"):

@@ -1,9 +1,11 @@
-"""Offline operator commands (``wa-sidecar audit verify``, ``keys rotate``)."""
+"""Offline operator commands (``wa-sidecar audit verify``, ``keys rotate``, ``kpis``)."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Sequence
 
 from sidecar.config import Settings
 from sidecar.service.consent import verify_audit_log
@@ -57,3 +59,19 @@ async def rotate_keys(settings: Settings) -> int:
         await stores.close()
     sys.stdout.write(json.dumps(report.to_dict(), sort_keys=True) + "\n")
     return 0 if report.complete else 1
+
+
+async def print_kpis(settings: Settings, windows: Sequence[int]) -> int:
+    """Print delivery, read and failure rates per window from the state store
+    (``sidecar.service.kpis`` defines them) as one JSON object."""
+    from sidecar.service.kpis import read_kpis
+
+    now = time.time()
+    stores = await open_stores(settings.state_url, settings.quota_url)
+    try:
+        kpis = await read_kpis(stores.state, windows, now, settings.retention_days)
+    finally:
+        await stores.close()
+    out = {"generated_at": now, "windows": {f"{k.days}d": k.to_dict() for k in kpis}}
+    sys.stdout.write(json.dumps(out) + "\n")
+    return 0

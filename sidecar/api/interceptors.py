@@ -13,19 +13,34 @@ method), for unary and streaming handlers alike. Per call it
   mark the span ERROR: policy refusals (answers), INVALID_ARGUMENT,
   PERMISSION_DENIED and the like are the caller's business, not ours;
 - records ``wa_sidecar_rpc_server_call_duration_seconds{method,status}``
-  (semconv ``rpc.server.call.duration``).
+  (semconv ``rpc.server.call.duration``);
+- writes one request log line (logger ``sidecar.rpc``, event ``rpc``) for
+  every call that failed (non-OK status) or took longer than
+  ``SLOW_CALL_SECONDS``, and for a random share ``request_log_sample`` of the
+  others. The sampling decision comes first and costs one ``random()``; the
+  record is built only for calls that are logged. The line is written while
+  the SERVER span is current, so it carries its trace and span ids (without
+  tracing: the caller's trace id from ``traceparent``). Fields: ``rpc_method``,
+  ``status_code``, ``duration_ms``, ``principal`` (``x-wa-sidecar-principal``
+  metadata, else ``local``); Send, Check and Enqueue add the recipient masked
+  (``to_masked``) and, from the response, ``outcome``, ``message_id`` and the
+  refusal ``reason``; streams add the number of ``responses``.
 
 Health and reflection calls are neither traced nor measured (probes would
 drown the data); unknown methods (UNIMPLEMENTED by gRPC itself) have no
 handler to wrap. Synchronous handlers are passed through unwrapped.
 
-    server = grpc.aio.server(interceptors=[ServerTelemetry(metrics, tracing=True)])
+    server = grpc.aio.server(
+        interceptors=[ServerTelemetry(metrics, tracing=True, request_log_sample=0.01)]
+    )
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
@@ -36,6 +51,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode
 
+from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2
+from sidecar.api.consent import actor_of
+from sidecar.redact import mask_number
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import SCHEMA_URL
 
@@ -54,6 +72,10 @@ SERVER_ERRORS: Final = frozenset(
 )
 UNTRACED_PREFIXES: Final = ("/grpc.health.v1.", "/grpc.reflection.")
 _PROPAGATED = frozenset({"traceparent", "tracestate", "baggage"})
+SLOW_CALL_SECONDS: Final = 1.0
+"""Calls at least this slow are always logged, whatever the sample rate."""
+
+request_log = logging.getLogger("sidecar.rpc")
 
 Handler = Any  # grpc.RpcMethodHandler (grpc ships no type hints)
 
@@ -69,9 +91,11 @@ class ServerTelemetry(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # unty
         tracer_provider: trace.TracerProvider | None = None,
         server_address: str = "",
         server_port: int = 0,
+        request_log_sample: float = 1.0,
     ) -> None:
         self._metrics = metrics
         self.tracing = tracing
+        self.request_log_sample = request_log_sample
         self._tracer = trace.get_tracer(
             "sidecar.api", schema_url=SCHEMA_URL, tracer_provider=tracer_provider
         )
@@ -129,8 +153,10 @@ class ServerTelemetry(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # unty
         self, method: str, behavior: Callable[[Any, Any], Awaitable[Any]]
     ) -> Callable[[Any, Any], Awaitable[Any]]:
         async def observed(request: Any, context: Any) -> Any:
-            with _Call(self, method, context):
-                return await behavior(request, context)
+            call = _Call(self, method, context, request)
+            with call:
+                call.response = await behavior(request, context)
+                return call.response
 
         return observed
 
@@ -138,8 +164,10 @@ class ServerTelemetry(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # unty
         self, method: str, behavior: Callable[[Any, Any], AsyncIterator[Any]]
     ) -> Callable[[Any, Any], AsyncIterator[Any]]:
         async def observed(request: Any, context: Any) -> AsyncIterator[Any]:
-            with _Call(self, method, context):
+            call = _Call(self, method, context, None)
+            with call:
                 async for response in behavior(request, context):
+                    call.responses += 1
                     yield response
 
         return observed
@@ -173,14 +201,28 @@ class ServerTelemetry(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # unty
 
 
 class _Call:
-    """One RPC: span and clock start on enter; status, span end and metric on exit."""
+    """One RPC: span and clock start on enter; status, log line, span end and
+    metric on exit."""
 
-    __slots__ = ("_context", "_method", "_owner", "_span", "_started", "_token")
+    __slots__ = (
+        "_context",
+        "_method",
+        "_owner",
+        "_request",
+        "_span",
+        "_started",
+        "_token",
+        "response",
+        "responses",
+    )
 
-    def __init__(self, owner: ServerTelemetry, method: str, context: Any) -> None:
+    def __init__(self, owner: ServerTelemetry, method: str, context: Any, request: Any) -> None:
         self._owner = owner
         self._method = method
         self._context = context
+        self._request = request
+        self.response: Any = None
+        self.responses = 0
         self._span: Span = INVALID_SPAN
         self._token: object = None
 
@@ -196,6 +238,14 @@ class _Call:
         tb: TracebackType | None,
     ) -> None:
         code = _status(exc_type, self._context)
+        seconds = time.perf_counter() - self._started
+        # Sampling first: a fast OK call not drawn costs one random() here.
+        if (
+            code is not grpc.StatusCode.OK
+            or seconds >= SLOW_CALL_SECONDS
+            or random.random() < self._owner.request_log_sample  # noqa: S311  # not crypto
+        ):
+            self._log(code, seconds)
         if self._token is not None:
             span = self._span
             span.set_attribute(STATUS_ATTRIBUTE, code.name)
@@ -204,7 +254,62 @@ class _Call:
                 span.set_status(StatusCode.ERROR)
             span.end()
             otel_context.detach(self._token)  # type: ignore[arg-type]  # the attach token
-        self._owner._finish(self._method, code, time.perf_counter() - self._started)
+        self._owner._finish(self._method, code, seconds)
+
+    def _log(self, code: grpc.StatusCode, seconds: float) -> None:
+        """The request log line, written while the server span is still current."""
+        level = logging.WARNING if code in SERVER_ERRORS else logging.INFO
+        if not request_log.isEnabledFor(level):
+            return
+        fields: dict[str, object] = {
+            "event": "rpc",
+            "rpc_method": self._method,
+            "status_code": code.name,
+            "duration_ms": round(seconds * 1000, 3),
+            "principal": actor_of(self._context),
+        }
+        if not self._span.get_span_context().is_valid:
+            trace_id = _caller_trace_id(self._context)
+            if trace_id:
+                fields["trace_id"] = trace_id
+        if isinstance(self._request, send_pb2.SendRequest) and self._request.to:
+            fields["to_masked"] = mask_number(self._request.to)
+        _describe(self.response, fields)
+        if self.responses:
+            fields["responses"] = self.responses
+        request_log.log(level, "%s %s", self._method, code.name, extra=fields)
+
+
+def _describe(response: Any, fields: dict[str, object]) -> None:
+    """Outcome, message id and refusal reason of a Send-family response."""
+    if isinstance(response, send_pb2.GetSendStatusResponse):
+        response = response.response if response.found else None
+    if isinstance(response, send_pb2.SendResponse | send_pb2.EnqueueResponse):
+        fields["outcome"] = _enum_name(send_pb2.Outcome.Name(response.outcome), "OUTCOME_")
+        if isinstance(response, send_pb2.SendResponse) and response.message_id:
+            fields["message_id"] = response.message_id
+        decision = response.decision if response.HasField("decision") else None
+    elif isinstance(response, common_pb2.Decision):
+        decision = response
+        fields["allowed"] = response.allowed
+    else:
+        return
+    if decision is not None and decision.reason:
+        fields["reason"] = _enum_name(common_pb2.Reason.Name(decision.reason), "REASON_")
+
+
+def _enum_name(name: str, prefix: str) -> str:
+    return name.removeprefix(prefix).lower()
+
+
+def _caller_trace_id(context: Any) -> str:
+    """The trace id of the caller's ``traceparent`` (W3C: version-trace-parent-flags)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "traceparent" and isinstance(value, str):
+            parts = value.split("-")
+            if len(parts) == 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
+                return parts[1].lower()
+    return ""
 
 
 def _status(exc_type: type[BaseException] | None, context: Any) -> grpc.StatusCode:

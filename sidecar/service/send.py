@@ -87,6 +87,7 @@ class SendSettings:
     messaging_limit: int = 0
     quota_fail_open: bool = False  # quota store down: local fallback bucket instead of refusing
     fail_open_fraction: float = 0.25  # share of each rate/burst/cap the fallback allows
+    quota_shadow: bool = False  # quota refusals are counted, not enforced
 
     @classmethod
     def from_settings(cls, s: Settings) -> SendSettings:
@@ -109,6 +110,7 @@ class SendSettings:
             messaging_limit=s.messaging_limit,
             quota_fail_open=s.effective_quota_fail_mode == "open",
             fail_open_fraction=s.quota_fail_open_fraction,
+            quota_shadow=s.quota_shadow_mode,
         )
 
 
@@ -151,6 +153,7 @@ class Sender:
         self._pair_failures: dict[str, int] = {}
         self._fallback = MemoryQuotaStore()  # fail mode open: used while the quota store is down
         self._quota_down = False
+        self._shadow_logged = -math.inf  # when shadow mode last logged a refusal
 
     # ------------------------------------------------------------------ decisions
 
@@ -158,7 +161,7 @@ class Sender:
         rate = self._rates.get(phone_number_id)
         if rate is None:
             rate = self._rates[phone_number_id] = AdaptiveRate(
-                configured=self._s.rate, floor=max(self._s.rate / 80.0, 0.1)
+                configured=self._s.rate, floor=min(self._s.rate, max(self._s.rate / 80.0, 0.1))
             )
         return rate
 
@@ -257,18 +260,30 @@ class Sender:
                 lambda f: self._fallback.add_unique(tier, member, 86400.0, max(1, int(cap * f))),
             )
             if not within:
-                return Decision(
-                    False,
-                    Reason.MESSAGING_LIMIT_REACHED,
-                    "unique-recipient limit of the messaging tier reached for 24 h",
-                    3600.0,
+                refused = self._refuse(
+                    "messaging_tier",
+                    Decision(
+                        False,
+                        Reason.MESSAGING_LIMIT_REACHED,
+                        "unique-recipient limit of the messaging tier reached for 24 h",
+                        3600.0,
+                    ),
+                    consume,
                 )
+                if refused is not None:
+                    return refused
         pair_key = f"pair:{cmd.phone_number_id}:{idx.full[:32]}"
         wait = await self._bucket(pair_key, self._s.pair_rate, self._s.pair_burst, consume=consume)
         if wait > 0:
-            return Decision(
-                False, Reason.PAIR_RATE_LIMITED, "too many messages to this recipient", wait
+            refused = self._refuse(
+                "pair_limit",
+                Decision(
+                    False, Reason.PAIR_RATE_LIMITED, "too many messages to this recipient", wait
+                ),
+                consume,
             )
+            if refused is not None:
+                return refused
         rate = self.rate_for(cmd.phone_number_id).current(self._clock())
         limit = self._s.max_wait if max_wait is None else max_wait
         if not consume:
@@ -276,12 +291,31 @@ class Sender:
                 f"rate:{cmd.phone_number_id}", rate, self._s.burst, consume=False
             )
             if wait > limit:
-                return Decision(False, Reason.QUOTA_EXHAUSTED, "send rate reached", wait)
+                refused = self._refuse("send_rate", _rate_refusal(wait), consume)
+                return ALLOW if refused is None else refused
             return ALLOW
         waited = await self.take_send_token(cmd.phone_number_id, limit)
         if waited < 0:
-            return Decision(False, Reason.QUOTA_EXHAUSTED, "send rate reached", -waited)
+            refused = self._refuse("send_rate", _rate_refusal(-waited), consume)
+            return ALLOW if refused is None else refused
         return ALLOW
+
+    def _refuse(self, rule: str, decision: Decision, consume: bool) -> Decision | None:
+        """``decision``, a quota rule's refusal; or None in shadow mode, where
+        the send goes ahead and — for a real send, not a Check — the refusal
+        is counted per rule and logged at most once a second."""
+        if not self._s.quota_shadow:
+            return decision
+        if consume:
+            self._d.metrics.quota_shadow_refusals.labels(rule).inc()
+            now = self._clock()
+            if now - self._shadow_logged >= 1.0:
+                self._shadow_logged = now
+                log.info(
+                    "quota rule would have refused a send (shadow mode: sent anyway)",
+                    extra={"event": "quota_shadow_refusal", "rule": rule},
+                )
+        return None
 
     async def take_send_token(self, phone_number_id: str, max_wait: float) -> float:
         """Wait for a token of the number's bucket; returns seconds waited, or
@@ -591,6 +625,10 @@ _STORE_DOWN = Decision(
 _QUOTA_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "quota store unavailable; failing closed", 1.0
 )
+
+
+def _rate_refusal(wait: float) -> Decision:
+    return Decision(False, Reason.QUOTA_EXHAUSTED, "send rate reached", wait)
 
 
 def stored_result(record: SendRecord) -> SendResult:

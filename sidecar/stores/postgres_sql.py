@@ -202,6 +202,7 @@ RECORD_STATUS = f"""
 WITH st AS (
     INSERT INTO statuses (message_id, status, timestamp, phone_number_id, error_code, category)
     VALUES ($2, $1, $3, $4, $5, $6)
+    ON CONFLICT (message_id, status) DO NOTHING
 )
 UPDATE sends SET delivery_status = {_ADVANCE_STATUS} WHERE message_id = $2 AND message_id <> ''
 """

@@ -165,7 +165,7 @@ def record_status(db: sqlite3.Connection, status: StatusRecord) -> None:
     db.execute(
         "INSERT INTO statuses"
         " (message_id, status, timestamp, phone_number_id, error_code, category)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, status) DO NOTHING",
         (
             status.message_id,
             status.status,

@@ -49,6 +49,12 @@ class Metrics:
             "Quota decisions taken on the local fallback bucket (quota store down, fail open).",
             registry=r,
         )
+        self.quota_shadow_refusals = Counter(
+            "wa_sidecar_quota_shadow_refusals",
+            "Sends a quota rule would have refused but let through (quota shadow mode), by rule.",
+            ["rule"],
+            registry=r,
+        )
         self.signature_failures = Counter(
             "wa_sidecar_webhook_rejections", "Webhook deliveries rejected.", ["reason"], registry=r
         )

@@ -39,25 +39,10 @@ AUTH = {"Authorization": "Bearer dev-token"}
 SECRET = b"test_app_secret_do_not_use"
 WAIT = 10.0
 
-# Meta's examples (samples/send_response.json, samples/error_response_130429.json).
-SEND_RESPONSE_SAMPLE = {
-    "messaging_product": "whatsapp",
-    "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
-    "messages": [{"id": "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"}],
-}
-ERROR_RESPONSE_SAMPLE = {
-    "error": {
-        "message": "(#130429) Rate limit hit",
-        "type": "OAuthException",
-        "code": 130429,
-        "error_data": {
-            "messaging_product": "whatsapp",
-            "details": "Cloud API message throughput has been reached.",
-        },
-        "error_subcode": 2494055,
-        "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam",
-    }
-}
+GRAPH_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "graph"
+# Meta's examples, recorded in the fixtures.
+SEND_RESPONSE_SAMPLE = json.loads((GRAPH_SAMPLES / "send_response.json").read_text())
+ERROR_RESPONSE_SAMPLE = json.loads((GRAPH_SAMPLES / "error_response_130429.json").read_text())
 
 
 def shape(value: Any) -> Any:

@@ -22,23 +22,12 @@ from sidecar.whatsapp.errors import (
 
 pytestmark = pytest.mark.unit
 
-SAMPLE = Path("/work/shared/samples/error_response_130429.json")
-LOCAL_SAMPLE = Path(__file__).parents[1] / "fixtures" / "samples" / SAMPLE.name
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "graph" / "error_response_130429.json"
 SEVEN_DIGITS = re.compile(r"\d{7,}")
 
 
-# Meta's example (FACTS §3), used when the recorded sample file is not around.
-INLINE_SAMPLE = b"""{"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException",
- "code": 130429, "error_data": {"messaging_product": "whatsapp",
- "details": "Cloud API message throughput has been reached."},
- "error_subcode": 2494055, "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam"}}"""
-
-
 def sample_body() -> bytes:
-    for path in (LOCAL_SAMPLE, SAMPLE):
-        if path.exists():
-            return path.read_bytes()
-    return INLINE_SAMPLE
+    return SAMPLE.read_bytes()
 
 
 def graph_body(**error: object) -> bytes:
@@ -60,10 +49,6 @@ def test_meta_sample_130429_parses_into_every_field() -> None:
     assert err.network_error == ""
     assert err.retry_after_header is None
     assert isinstance(err, SidecarError)
-
-
-def test_inline_copy_matches_the_recorded_sample() -> None:
-    assert json.loads(INLINE_SAMPLE) == json.loads(sample_body())
 
 
 def test_str_names_code_status_and_message() -> None:

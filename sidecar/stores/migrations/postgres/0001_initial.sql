@@ -93,7 +93,8 @@ CREATE TABLE statuses (
     category        text NOT NULL
 );
 CREATE INDEX statuses_by_time ON statuses (timestamp);
-CREATE INDEX statuses_by_message_id ON statuses (message_id);
+-- One row per (message, status): Meta re-delivers webhooks, KPIs count each once.
+CREATE UNIQUE INDEX statuses_once ON statuses (message_id, status);
 
 CREATE TABLE dead_letters (
     id              text COLLATE "C" PRIMARY KEY,
