@@ -70,7 +70,11 @@ class Link:
             raise StoreUnavailable(_describe(exc)) from exc
         self._executor = executor
         try:
-            await self.run(prepare)
+            # Migrations and PRAGMAs manage their own transaction: not a hop.
+            await loop.run_in_executor(executor, prepare, self._conn)
+        except (sqlite3.Error, OSError) as exc:
+            await self.close()
+            raise StoreUnavailable(_describe(exc)) from exc
         except BaseException:
             await self.close()
             raise
@@ -163,13 +167,26 @@ def _describe(exc: BaseException) -> str:
 def _run_batch(
     db: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]
 ) -> list[tuple[bool, Any]]:
-    """On the worker thread: run each operation, keeping its result or error."""
+    """On the worker thread: run every operation of a hop in ONE transaction
+    (group commit: one WAL commit for the hop), each in its own savepoint so
+    a failing operation rolls back alone and reports its own error. Results
+    are handed out only after the COMMIT, so an answered write is durable."""
     outcomes: list[tuple[bool, Any]] = []
-    for op in ops:
-        try:
-            outcomes.append((True, op(db)))
-        except Exception as exc:  # handed to the operation's own caller
-            outcomes.append((False, exc))
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for op in ops:
+            db.execute("SAVEPOINT op")
+            try:
+                outcomes.append((True, op(db)))
+            except Exception as exc:  # handed to the operation's own caller
+                db.execute("ROLLBACK TO op")
+                outcomes.append((False, exc))
+            db.execute("RELEASE op")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
     return outcomes
 
 

@@ -6,8 +6,8 @@ This module holds subjects, consent, windows, audit, meta and dedup;
 Each function is one store operation and runs whole on the connection's
 worker thread (``sqlite.py`` queues it), so it is one thread hop and no other
 coroutine's statement can slip into its transaction. Functions that change
-several rows are wrapped in ``write`` (``BEGIN IMMEDIATE`` … ``COMMIT``);
-single statements rely on SQLite's autocommit. SQL text is constant, so the
+several rows are wrapped in ``write``; the link runs every hop in one
+``BEGIN IMMEDIATE`` … ``COMMIT`` with a savepoint per operation (group commit). SQL text is constant, so the
 ``sqlite3`` statement cache prepares each statement once per connection.
 """
 
@@ -39,7 +39,14 @@ def write(
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    """Run ``fn`` in a write transaction: other processes wait, all or nothing."""
+    """Run ``fn`` in a write transaction: other processes wait, all or nothing.
+
+    Inside the link's hop transaction (group commit) ``fn`` already runs in a
+    savepoint of its own, which gives the same all-or-nothing.
+    """
+    nested = db.in_transaction
+    if nested:
+        return fn(db, *args, **kwargs)
     db.execute("BEGIN IMMEDIATE")
     try:
         result = fn(db, *args, **kwargs)
@@ -109,8 +116,10 @@ def delete_subject(db: sqlite3.Connection, subject_id: str) -> dict[str, int]:
 
 
 def subject_data(db: sqlite3.Connection, subject_id: str, suppression_index: str) -> SubjectData:
-    """Read in one deferred transaction, so the parts agree with each other."""
-    db.execute("BEGIN")
+    """Read in one transaction, so the parts agree with each other."""
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")
     try:
         row = db.execute(_SUBJECT + " WHERE id = ?", (subject_id,)).fetchone()
         windows = db.execute(
@@ -127,7 +136,8 @@ def subject_data(db: sqlite3.Connection, subject_id: str, suppression_index: str
             suppressed=snapshot(db, None, suppression_index).suppressed,
         )
     finally:
-        db.execute("COMMIT")
+        if own:
+            db.execute("COMMIT")
 
 
 # --------------------------------------------------------------------------- consent
