@@ -345,7 +345,7 @@ async def _tracing(settings: Settings) -> AsyncIterator[Tracing]:
 
 def _instrument(runtime: Runtime, tracing: Tracing) -> ServerTelemetry:
     """Scrape-time gauges, and the interceptor giving every RPC a span and a duration."""
-    runtime.metrics.watch_send_rates(runtime.sender.current_rates)
+    runtime.metrics.watch_send_rates(runtime.sender.quota.current_rates)
     host, _, port = runtime.settings.grpc_addr.rpartition(":")
     return ServerTelemetry(
         runtime.metrics,

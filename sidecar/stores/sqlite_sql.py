@@ -7,8 +7,9 @@ Each function is one store operation and runs whole on the connection's
 worker thread (``sqlite.py`` queues it), so it is one thread hop and no other
 coroutine's statement can slip into its transaction. Functions that change
 several rows are wrapped in ``write``; the link runs every hop in one
-``BEGIN IMMEDIATE`` … ``COMMIT`` with a savepoint per operation (group commit). SQL text is constant, so the
-``sqlite3`` statement cache prepares each statement once per connection.
+``BEGIN IMMEDIATE`` … ``COMMIT`` with a savepoint per operation (group
+commit). SQL text is constant, so the ``sqlite3`` statement cache prepares
+each statement once per connection.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ async def test_without_shadow_mode_the_tiny_quotas_refuse(
 async def test_shadow_mode_sends_everything_and_counts_what_it_waived(
     tiny_quota_sidecar: Embedded, simulator: SimulatorHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="sidecar.service.send")
+    caplog.set_level(logging.INFO, logger="sidecar.service.pacing")
     started = time.monotonic()
     replies = [await tiny_quota_sidecar.send.Send(otp(to)) for to in SENDS]
     elapsed = time.monotonic() - started
