@@ -34,6 +34,7 @@ from sidecar.stores.base import (
     SubjectData,
 )
 from sidecar.stores.postgres_link import COMMAND_TIMEOUT, POOL_SIZE, Link
+from sidecar.stores.shared import send_values
 
 _PURGE_CHUNK = 5000  # rows per statement, so a large purge never holds locks long
 
@@ -172,7 +173,7 @@ class PostgresStateStore:
 
     async def begin_send(self, record: SendRecord) -> SendRecord | None:
         while True:
-            row = await self._link.fetchrow(sql.BEGIN_SEND, *sql.send_values(record))
+            row = await self._link.fetchrow(sql.BEGIN_SEND, *send_values(record))
             if row[0]:
                 return None
             if row[1] is not None:
@@ -198,7 +199,7 @@ class PostgresStateStore:
             return []
         # Inserting in key order makes concurrent batches lock keys in one
         # order, so two overlapping batches cannot deadlock.
-        ordered = (sql.send_values(first[key]) for key in sorted(first))
+        ordered = (send_values(first[key]) for key in sorted(first))
         columns = [list(c) for c in zip(*ordered, strict=True)]
         async with self._link.connection() as conn:
             inserted = {row[0] for row in await conn.fetch(sql.INSERT_SENDS, *columns)}

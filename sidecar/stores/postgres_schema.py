@@ -10,26 +10,16 @@ PostgreSQL, so a failed migration leaves the schema as it was.
 
 from __future__ import annotations
 
-import re
-from importlib import resources
 from typing import Any
 
 from sidecar.errors import StoreUnavailable
 from sidecar.stores import postgres_sql as sql
-
-_FILE_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+from sidecar.stores.shared import bundled_migrations
 
 
 def migrations() -> list[tuple[int, str]]:
-    """(version, script) of every bundled migration, in order."""
-    folder = resources.files("sidecar.stores").joinpath("migrations", "postgres")
-    found = []
-    for item in folder.iterdir():
-        match = _FILE_NAME.match(item.name)
-        if match:
-            found.append((int(match.group(1)), item.read_text(encoding="utf-8")))
-    found.sort()
-    return found
+    """(version, script) of every bundled postgres migration, in order."""
+    return bundled_migrations("postgres")
 
 
 LATEST_VERSION = migrations()[-1][0]

@@ -312,26 +312,6 @@ def send_from_row(row: Row, offset: int = 0) -> SendRecord:
     return SendRecord(values[0], values[1], _STATES[values[2]], *values[3:])
 
 
-def send_values(r: SendRecord, state: SendState | None = None) -> tuple[object, ...]:
-    return (
-        r.key,
-        r.fingerprint,
-        (state or r.state).value,
-        r.owner,
-        r.phone_number_id,
-        r.category,
-        r.subject_id,
-        r.to_masked,
-        r.outcome,
-        r.message_id,
-        r.response,
-        r.delivery_status,
-        r.created_at,
-        r.updated_at,
-        r.request_ct,
-    )
-
-
 def dead_letter_from_row(row: Row) -> DeadLetterRecord:
     return DeadLetterRecord(*row)
 

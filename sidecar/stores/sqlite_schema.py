@@ -14,9 +14,9 @@ an order of magnitude fewer fsyncs on the send path.
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from importlib import resources
+
+from sidecar.stores.shared import bundled_migrations
 
 BUSY_TIMEOUT_MS = 5000
 """How long a writer waits for another process's write lock before failing."""
@@ -29,19 +29,11 @@ _PRAGMAS = (
     # Temporary b-trees (ORDER BY, GROUP BY) stay off the disk.
     "PRAGMA temp_store = MEMORY",
 )
-_FILE_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
 
 
 def migrations() -> list[tuple[int, str]]:
-    """(version, script) of every bundled migration, in order."""
-    folder = resources.files("sidecar.stores").joinpath("migrations", "sqlite")
-    found = []
-    for item in folder.iterdir():
-        match = _FILE_NAME.match(item.name)
-        if match:
-            found.append((int(match.group(1)), item.read_text(encoding="utf-8")))
-    found.sort()
-    return found
+    """(version, script) of every bundled sqlite migration, in order."""
+    return bundled_migrations("sqlite")
 
 
 LATEST_VERSION = migrations()[-1][0]

@@ -15,6 +15,7 @@ from sidecar.stores.base import (
     SendState,
     StatusRecord,
 )
+from sidecar.stores.shared import send_values
 
 Row = Any  # sqlite3 rows are untyped tuples
 
@@ -45,26 +46,6 @@ def send_from_row(row: Row) -> SendRecord:
     return SendRecord(row[0], row[1], _STATES[row[2]], *row[3:])
 
 
-def send_row(r: SendRecord, state: SendState | None = None) -> tuple[object, ...]:
-    return (
-        r.key,
-        r.fingerprint,
-        (state or r.state).value,
-        r.owner,
-        r.phone_number_id,
-        r.category,
-        r.subject_id,
-        r.to_masked,
-        r.outcome,
-        r.message_id,
-        r.response,
-        r.delivery_status,
-        r.created_at,
-        r.updated_at,
-        r.request_ct,
-    )
-
-
 def get_send(db: sqlite3.Connection, key: str) -> SendRecord | None:
     row = db.execute(SEND_SELECT + " WHERE key = ?", (key,)).fetchone()
     return send_from_row(row) if row else None
@@ -72,7 +53,7 @@ def get_send(db: sqlite3.Connection, key: str) -> SendRecord | None:
 
 def begin_send(db: sqlite3.Connection, record: SendRecord) -> SendRecord | None:
     """One autocommitted INSERT; a second statement only when the key exists."""
-    if db.execute(_INSERT_SEND, send_row(record)).rowcount:
+    if db.execute(_INSERT_SEND, send_values(record)).rowcount:
         return None
     return get_send(db, record.key)
 
@@ -96,7 +77,7 @@ def begin_sends(
             continue
         # A key repeated within the batch meets the copy inserted just before.
         existing[record.key] = record if state is None else replace(record, state=state)
-        fresh.append(send_row(record, state))
+        fresh.append(send_values(record, state))
         results.append(None)
     db.executemany(_INSERT_SEND, fresh)
     return results

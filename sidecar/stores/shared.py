@@ -1,0 +1,44 @@
+"""Backend-neutral pieces of the state stores: bundled migrations and the
+column order of a send record (the same in SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from sidecar.stores.base import SendRecord, SendState
+
+_FILE_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+
+
+def bundled_migrations(dialect: str) -> list[tuple[int, str]]:
+    """(version, script) of every migration under ``migrations/<dialect>/``, in order."""
+    folder = resources.files("sidecar.stores").joinpath("migrations", dialect)
+    found = []
+    for item in folder.iterdir():
+        match = _FILE_NAME.match(item.name)
+        if match:
+            found.append((int(match.group(1)), item.read_text(encoding="utf-8")))
+    found.sort()
+    return found
+
+
+def send_values(r: SendRecord, state: SendState | None = None) -> tuple[object, ...]:
+    """A send record as the ``sends`` columns, in table order."""
+    return (
+        r.key,
+        r.fingerprint,
+        (state or r.state).value,
+        r.owner,
+        r.phone_number_id,
+        r.category,
+        r.subject_id,
+        r.to_masked,
+        r.outcome,
+        r.message_id,
+        r.response,
+        r.delivery_status,
+        r.created_at,
+        r.updated_at,
+        r.request_ct,
+    )
