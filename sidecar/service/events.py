@@ -26,6 +26,11 @@ class EventHub:
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
         self._queues: set[asyncio.Queue[Applied]] = set()
+        self._subscribed = asyncio.Event()
+
+    async def wait_for_subscriber(self) -> None:
+        """Return once at least one subscriber is connected."""
+        await self._subscribed.wait()
 
     def room_for(self, count: int) -> bool:
         """True when at least one subscriber exists and every one can take ``count``."""
@@ -40,6 +45,7 @@ class EventHub:
     async def subscribe(self) -> AsyncIterator[AsyncIterator[Applied]]:
         queue: asyncio.Queue[Applied] = asyncio.Queue(self._capacity)
         self._queues.add(queue)
+        self._subscribed.set()
 
         async def drain() -> AsyncIterator[Applied]:
             while True:
@@ -49,3 +55,5 @@ class EventHub:
             yield drain()
         finally:
             self._queues.discard(queue)
+            if not self._queues:
+                self._subscribed.clear()
