@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -47,11 +48,22 @@ _FAST_RECONNECT = [
 ]
 
 
+# Below Linux's ephemeral range (32768-60999), so a port picked here is not
+# also handed out for some outgoing connection before the sidecar binds it.
+_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback port that was free a moment ago (random, below the ephemeral range)."""
+    for _ in range(100):
+        port = random.choice(_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port found")
 
 
 def base_env(tmp: Path, graph_url: str = "") -> dict[str, str]:
@@ -91,6 +103,7 @@ class SidecarProcess:
         self.tmp = tmp
         self.env = base_env(tmp, graph_url)
         self.env.update(env or {})
+        self._given = frozenset(env or {})
         self.args = args
         self.log_path = tmp / f"sidecar-{os.getpid()}-{time.monotonic_ns()}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -181,9 +194,21 @@ class SidecarProcess:
         self.proc.wait()
 
     async def __aenter__(self) -> SidecarProcess:
-        self.start()
-        await self.ready()
-        return self
+        for attempt in range(3):
+            self.start()
+            try:
+                await self.ready()
+            except RuntimeError:
+                # Another process took a picked port between pick and bind: new ports.
+                if attempt == 2 or "cannot listen" not in self.log_text():
+                    raise
+                await self.stop()
+                for var in ("WA_SIDECAR_GRPC_ADDR", "WA_SIDECAR_ADMIN_ADDR"):
+                    if var not in self._given:
+                        self.env[var] = f"127.0.0.1:{free_port()}"
+                continue
+            return self
+        raise AssertionError("unreachable")
 
     async def __aexit__(
         self,
@@ -254,20 +279,25 @@ class Embedded:
 async def start_embedded(
     tmp: Path, graph_url: str, **env: str
 ) -> tuple[Embedded, asyncio.Event, asyncio.Task[int]]:
+    """Start ``serve()`` in this event loop on free ports; retried on a port race."""
     from sidecar.app import serve
     from sidecar.config import load_settings
+    from sidecar.errors import ConfigError
 
-    settings = load_settings(environ={**base_env(tmp, graph_url), **env})
-    stop = asyncio.Event()
-    started: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop=stop, on_ready=started.set_result))
-    waiters: set[asyncio.Future[Any]] = {task, started}
-    done, _ = await asyncio.wait(waiters, timeout=20, return_when="FIRST_COMPLETED")
-    if started not in done:
+    for attempt in range(3):
+        settings = load_settings(environ={**base_env(tmp, graph_url), **env})
+        stop = asyncio.Event()
+        started: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(serve(settings, stop=stop, on_ready=started.set_result))
+        waiters: set[asyncio.Future[Any]] = {task, started}
+        done, _ = await asyncio.wait(waiters, timeout=20, return_when="FIRST_COMPLETED")
+        if started in done:
+            break
         stop.set()
-        raise RuntimeError(
-            f"embedded sidecar did not start: {task.exception() if task.done() else 'timeout'}"
-        )
+        error = task.exception() if task.done() else None
+        port_race = isinstance(error, ConfigError) and "cannot listen" in str(error)
+        if not port_race or attempt == 2:
+            raise RuntimeError(f"embedded sidecar did not start: {error or 'timeout'}")
     channel = grpc.aio.insecure_channel(settings.grpc_addr)
     reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
     assert reply.status == health_pb2.HealthCheckResponse.SERVING

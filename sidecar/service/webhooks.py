@@ -245,21 +245,38 @@ class WebhookHandler:
     # ------------------------------------------------------------------ effects
 
     async def _apply_all(self, events: list[Event]) -> list[Applied]:
-        """Apply effects: in order for each user, concurrently across users
-        (a STOP then START from one user must land in that order)."""
-        if len(events) == 1:
-            return [await self._apply(events[0])]
+        """Apply effects. Plain statuses (the bulk of webhook traffic) go to
+        the store in one call; the rest run in order for each user and
+        concurrently across users (a STOP then START must land in order)."""
+        results: list[Applied] = [Applied(e) for e in events]
+        plain: list[StatusUpdate] = []
         groups: dict[str, list[int]] = {}
         for i, event in enumerate(events):
-            groups.setdefault(_party(event), []).append(i)
-        results: list[Applied] = [Applied(e) for e in events]
+            if isinstance(event, StatusUpdate) and not _opts_out(event):
+                plain.append(event)
+            else:
+                groups.setdefault(_party(event), []).append(i)
 
         async def run(indices: list[int]) -> None:
             for i in indices:
                 results[i] = await self._apply(events[i])
 
-        await asyncio.gather(*(run(indices) for indices in groups.values()))
+        work = [run(indices) for indices in groups.values()]
+        if plain:
+            work.append(self._record_statuses(plain))
+        if len(work) == 1:
+            await work[0]
+        else:
+            await asyncio.gather(*work)
         return results
+
+    async def _record_statuses(self, statuses: list[StatusUpdate]) -> None:
+        with child_span(_TRACER, "webhook.statuses", {"sidecar.webhook.statuses": len(statuses)}):
+            await self._d.state.record_statuses(
+                [_status_record(s) for s in statuses],
+                [(s.callback_data, s.id, s.status) for s in statuses if s.callback_data],
+                self._clock(),
+            )
 
     async def _apply(self, event: Event) -> Applied:
         with child_span(_TRACER, "webhook.apply", {"sidecar.webhook.event": _kind(event)}):
@@ -307,31 +324,12 @@ class WebhookHandler:
         return matcher.match_text(msg.text) if msg.text else NO_MATCH
 
     async def _status(self, status: StatusUpdate) -> Applied:
-        state = self._d.state
-        code = status.errors[0].code if status.errors else 0
-        record = state.record_status(
-            StatusRecord(
-                message_id=status.id,
-                status=status.status,
-                timestamp=status.timestamp,
-                phone_number_id=status.phone_number_id,
-                error_code=code,
-                category=status.pricing_category,
-            )
-        )
-        if status.callback_data:
-            # Both writes are independent; issued together they share a store hop.
-            await asyncio.gather(
-                record,
-                state.resolve_by_callback(
-                    status.callback_data, status.id, status.status, self._clock()
-                ),
-            )
-        else:
-            await record
-        if status.status == "failed" and any(e.code in OPT_OUT_CODES for e in status.errors):
+        """A status one at a time (131050 failures: they also opt the user out)."""
+        await self._record_statuses([status])
+        if _opts_out(status):
             e164 = from_wa_id(status.recipient_id)
             if e164 is not None:
+                code = status.errors[0].code if status.errors else 0
                 proof = Proof(source=f"graph:{code}", evidence=f"wamid:{status.id}")
                 await self._d.consent.opt_out(
                     e164, _MARKETING, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(status)
@@ -363,15 +361,30 @@ class WebhookHandler:
         )
 
 
+def _opts_out(status: StatusUpdate) -> bool:
+    """A ``failed`` status with 131050: the user stopped marketing messages."""
+    return status.status == "failed" and any(e.code in OPT_OUT_CODES for e in status.errors)
+
+
+def _status_record(status: StatusUpdate) -> StatusRecord:
+    return StatusRecord(
+        message_id=status.id,
+        status=status.status,
+        timestamp=status.timestamp,
+        phone_number_id=status.phone_number_id,
+        error_code=status.errors[0].code if status.errors else 0,
+        category=status.pricing_category,
+    )
+
+
 def _party(event: Event) -> str:
     """The user an event is about (its effects must stay in order)."""
     if isinstance(event, InboundMessage):
         return event.from_number
     if isinstance(event, StatusUpdate):
-        # Statuses only record facts about one outgoing message (and only move
-        # forward), so different messages need no order among themselves; a
-        # 131050 opt-out is per recipient and idempotent.
-        return "s:" + event.id
+        # Only 131050 failures get here (plain statuses are recorded in bulk):
+        # an opt-out of this recipient, ordered with that user's other events.
+        return event.recipient_id
     if isinstance(event, PreferenceUpdate):
         return event.wa_id
     return ""

@@ -323,6 +323,17 @@ class SendStore(Protocol):
         ``delivery_status`` by message id."""
         ...
 
+    async def record_statuses(
+        self,
+        statuses: Sequence[StatusRecord],
+        callbacks: Sequence[tuple[str, str, str]],
+        now: float,
+    ) -> None:
+        """``record_status`` for every status and ``resolve_by_callback(key,
+        message_id, status)`` for every callback, in ONE transaction (a whole
+        webhook delivery is one store round trip)."""
+        ...
+
     async def status_counts(self, since: float) -> dict[str, int]:
         """Count of statuses by status name since ``since`` (KPIs)."""
         ...

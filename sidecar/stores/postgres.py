@@ -263,6 +263,34 @@ class PostgresStateStore:
             status.category,
         )
 
+    async def record_statuses(
+        self,
+        statuses: Sequence[StatusRecord],
+        callbacks: Sequence[tuple[str, str, str]],
+        now: float,
+    ) -> None:
+        async with self._link.transaction() as conn:
+            if statuses:
+                await conn.executemany(
+                    sql.RECORD_STATUS,
+                    [
+                        (
+                            s.status,
+                            s.message_id,
+                            s.timestamp,
+                            s.phone_number_id,
+                            s.error_code,
+                            s.category,
+                        )
+                        for s in statuses
+                    ],
+                )
+            if callbacks:
+                await conn.executemany(
+                    sql.RESOLVE_BY_CALLBACK,
+                    [(status, mid, OUTCOME_SENT, now, key) for key, mid, status in callbacks],
+                )
+
     async def status_counts(self, since: float) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in await self._link.fetch(sql.STATUS_COUNTS, since)}
 

@@ -164,6 +164,14 @@ class SqliteStateStore:
     async def record_status(self, status: StatusRecord) -> None:
         await self._link.write(sends.record_status, status)
 
+    async def record_statuses(
+        self,
+        statuses: Sequence[StatusRecord],
+        callbacks: Sequence[tuple[str, str, str]],
+        now: float,
+    ) -> None:
+        await self._link.write(sends.record_statuses, statuses, callbacks, now)
+
     async def status_counts(self, since: float) -> dict[str, int]:
         return await self._link.run(sends.status_counts, since)
 

@@ -242,3 +242,16 @@ def take_dead_letter(db: sqlite3.Connection, dead_letter_id: str) -> DeadLetterR
         f"DELETE FROM dead_letters WHERE id = ? RETURNING {_DEAD_COLUMNS}", (dead_letter_id,)
     ).fetchall()
     return DeadLetterRecord(*rows[0]) if rows else None
+
+
+def record_statuses(
+    db: sqlite3.Connection,
+    statuses: Sequence[StatusRecord],
+    callbacks: Sequence[tuple[str, str, str]],
+    now: float,
+) -> None:
+    """Run inside ``write``: a delivery's statuses and callback resolutions."""
+    for status in statuses:
+        record_status(db, status)
+    for key, message_id, delivery_status in callbacks:
+        resolve_by_callback(db, key, message_id, delivery_status, now)

@@ -295,6 +295,28 @@ async def test_statuses_update_the_send_and_are_counted(state_store: StateStore)
     assert await state_store.status_counts(since=101) == {"read": 1, "delivered": 1}
 
 
+async def test_a_delivery_of_statuses_is_recorded_in_one_call_and_only_once(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_send(send("k", owner="crashed"))
+    statuses = [
+        StatusRecord("wamid.K", "sent", 100, "pn"),
+        StatusRecord("wamid.K", "delivered", 101, "pn"),
+        StatusRecord("wamid.L", "sent", 100, "pn"),
+    ]
+    for _ in range(2):  # Meta re-delivers: the repeat changes nothing
+        await state_store.record_statuses(statuses, [("k", "wamid.K", "delivered")], now=30.0)
+    resolved = await state_store.get_send("k")
+    assert resolved is not None
+    assert (resolved.state, resolved.message_id, resolved.delivery_status) == (
+        SendState.DONE,
+        "wamid.K",
+        "delivered",
+    )
+    assert await state_store.status_counts(since=0) == {"sent": 2, "delivered": 1}
+    await state_store.record_statuses([], [], now=31.0)  # an empty delivery is fine
+
+
 async def test_purge_drops_old_finished_sends_and_keeps_open_ones(state_store: StateStore) -> None:
     await state_store.begin_sends(
         [send("old-done", created_at=1.0), send("old-open", created_at=1.0), send("new")]
