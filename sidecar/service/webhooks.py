@@ -19,6 +19,7 @@ import enum
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -230,11 +231,16 @@ class WebhookHandler:
             keys = [self._event_key(e) for e in events]
             fresh = await d.dedup.claim(keys, self._s.dedup_ttl, self._clock())
         new = tuple(a for a, first in zip(applied, fresh, strict=True) if first)
-        for a in applied:
-            d.metrics.webhook_events.labels(_kind(a.event), "false" if a in new else "true").inc()
-        for a in new:
-            if isinstance(a.event, StatusUpdate):
-                d.metrics.delivery_status(a.event.status)
+        # Count per label set, then touch each metric child once (not per event).
+        kinds = Counter(
+            (_kind(a.event), "false" if first else "true")
+            for a, first in zip(applied, fresh, strict=True)
+        )
+        for (kind, duplicate), count in kinds.items():
+            d.metrics.webhook_events.labels(kind, duplicate).inc(count)
+        statuses = Counter(a.event.status for a in new if isinstance(a.event, StatusUpdate))
+        for status, count in statuses.items():
+            d.metrics.delivery_status(status, count)
         return WebhookOutcome(
             Rejection.NONE,
             events=new,

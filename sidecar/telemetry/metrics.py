@@ -100,9 +100,9 @@ class Metrics:
             registry=r,
         )
 
-    def delivery_status(self, status: str) -> None:
-        """Count one status webhook; unknown status strings share one label."""
-        self.statuses.labels(status if status in DELIVERY_STATUSES else "other").inc()
+    def delivery_status(self, status: str, count: int = 1) -> None:
+        """Count status webhooks; unknown status strings share one label."""
+        self.statuses.labels(status if status in DELIVERY_STATUSES else "other").inc(count)
 
     def watch_send_rates(self, rates: Callable[[], Mapping[str, float]]) -> None:
         """Export the current adaptive send rate per business number at scrape
