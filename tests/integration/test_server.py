@@ -167,3 +167,53 @@ async def test_approve_operation_is_unimplemented_until_access_control(sidecar: 
             consent_pb2.ApproveOperationRequest(operation_id="x")
         )
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_simulator_command_serves_the_graph_api(tmp_path: Path) -> None:
+    from sidecar.testing import free_port
+
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sidecar",
+        "simulator",
+        "--port",
+        str(port),
+        "--token",
+        "t0",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        body = {
+            "messaging_product": "whatsapp",
+            "to": MARKETING_TO,
+            "type": "text",
+            "text": {"body": "hi"},
+        }
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(20):
+                while True:  # the port opens once the command has started
+                    try:
+                        async with http.post(
+                            f"http://127.0.0.1:{port}/v24.0/106540352242922/messages",
+                            json=body,
+                            headers={"Authorization": "Bearer t0"},
+                        ) as r:
+                            answer = await r.json()
+                            break
+                    except aiohttp.ClientConnectionError:
+                        await asyncio.sleep(0)
+        assert answer["messages"][0]["id"].startswith("wamid.")
+        assert answer["contacts"][0] == {"input": MARKETING_TO, "wa_id": MARKETING_TO[1:]}
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+def test_version_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecar", "version"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.startswith("wa-policy-sidecar ")
