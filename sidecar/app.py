@@ -75,6 +75,7 @@ from sidecar.whatsapp.tokens import TokenManager
 
 log = logging.getLogger(__name__)
 
+STORE_COMPONENTS = ("wasidecar.store.state", "wasidecar.store.quota")
 SERVICE_NAMES = (
     send_pb2.DESCRIPTOR.services_by_name["SendService"].full_name,
     verify_pb2.DESCRIPTOR.services_by_name["VerifyService"].full_name,
@@ -310,22 +311,34 @@ async def _admin_server(runtime: Runtime, ready: asyncio.Event) -> AsyncIterator
         await runner.cleanup()
 
 
-async def _set_health(servicer: health.aio.HealthServicer, serving: bool) -> None:
-    status = (
+def _status(serving: bool) -> Any:
+    return (
         health_pb2.HealthCheckResponse.SERVING
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    for name in ("", *SERVICE_NAMES):
-        await servicer.set(name, status)
 
 
-def _start_workers(runtime: Runtime, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    """Background work beside the RPCs: retention, and outbox dispatch unless
+async def _set_health(servicer: health.aio.HealthServicer, serving: bool) -> None:
+    for name in ("", *SERVICE_NAMES, *STORE_COMPONENTS):
+        await servicer.set(name, _status(serving))
+
+
+def _start_workers(
+    runtime: Runtime, stop: asyncio.Event, health_servicer: health.aio.HealthServicer
+) -> list[asyncio.Task[None]]:
+    """Background work beside the RPCs: retention, store probes (gauge and
+    the ``wasidecar.store.*`` health components), and outbox dispatch unless
     another replica does it. Each ends on its own once ``stop`` is set."""
+
+    async def store_health(name: str, up: bool) -> None:
+        await health_servicer.set(f"wasidecar.store.{name}", _status(up))
+
     workers = [asyncio.create_task(runtime.retention.run(stop))]
     pings = {"state": runtime.stores.state.ping, "quota": runtime.stores.quota.ping}
-    workers.append(asyncio.create_task(watch_stores(pings, runtime.metrics, stop)))
+    workers.append(
+        asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=store_health))
+    )
     if runtime.dispatcher is not None:
         # Stops claiming at once; what it claimed gets the shutdown grace.
         grace = runtime.settings.shutdown_grace
@@ -405,7 +418,7 @@ async def serve(
         if health_server is not None:
             await health_server.start()
         refresher = asyncio.create_task(runtime.tokens.run(stop))
-        workers = _start_workers(runtime, stop)
+        workers = _start_workers(runtime, stop, health_servicer)
         await _set_health(health_servicer, True)
         ready.set()
         if on_ready is not None:

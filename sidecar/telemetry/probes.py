@@ -21,6 +21,7 @@ from sidecar.telemetry.metrics import Metrics
 log = logging.getLogger(__name__)
 
 Ping = Callable[[], Awaitable[None]]
+OnChange = Callable[[str, bool], Awaitable[None]]
 
 
 async def watch_stores(
@@ -30,8 +31,10 @@ async def watch_stores(
     *,
     interval: float = 5.0,
     ping_timeout: float = 1.0,
+    on_change: OnChange | None = None,
 ) -> None:
-    """Ping every store each ``interval`` seconds until ``stop`` is set."""
+    """Ping every store each ``interval`` seconds until ``stop`` is set;
+    ``on_change(name, up)`` hears every flip (e.g. to set gRPC health)."""
     down: set[str] = set()
     while not stop.is_set():
         results = await asyncio.gather(*(_ping(ping, ping_timeout) for ping in pings.values()))
@@ -40,9 +43,13 @@ async def watch_stores(
             if not ok and name not in down:
                 down.add(name)
                 log.warning("store not answering", extra={"event": "store_down", "store": name})
+                if on_change is not None:
+                    await on_change(name, False)
             elif ok and name in down:
                 down.discard(name)
                 log.info("store answering again", extra={"event": "store_up", "store": name})
+                if on_change is not None:
+                    await on_change(name, True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 
