@@ -85,8 +85,9 @@ _FINGERPRINT_LABEL = b"wa-sidecar/v1/idempotency-fingerprint"
 _EVENT_KEY_LABEL = b"wa-sidecar/v1/webhook-event-keys"
 
 
-def load_keyring(settings: Settings) -> Keyring:
-    """The configured key, or in dev a key generated beside the SQLite file."""
+def load_keyring(settings: Settings, *, generate: bool = True) -> Keyring:
+    """The configured key, or in dev a key kept beside the SQLite file
+    (generated on first start; offline tools pass ``generate=False``)."""
     if settings.encryption_key:
         return Keyring.parse(settings.encryption_key.reveal())
     if not settings.state_url.startswith("sqlite:///"):
@@ -94,6 +95,10 @@ def load_keyring(settings: Settings) -> Keyring:
             "WA_SIDECAR_ENCRYPTION_KEY", "required unless the state is a local SQLite file"
         )
     path = Path(settings.state_url.removeprefix("sqlite:///") + ".key")
+    if not path.exists() and not generate:
+        raise ConfigError(
+            "WA_SIDECAR_ENCRYPTION_KEY", f"not set, and no development key file at {path}"
+        )
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)

@@ -51,7 +51,7 @@ async def rotate_keys(settings: Settings) -> int:
     from sidecar.app import load_keyring
     from sidecar.service.keys import KeyRotator
 
-    keyring = load_keyring(settings)
+    keyring = load_keyring(settings, generate=False)
     stores = await open_stores(settings.state_url, settings.quota_url)
     try:
         report = await KeyRotator(stores.state, keyring).rotate(actor=OPERATOR)

@@ -217,3 +217,19 @@ def test_version_command() -> None:
         [sys.executable, "-m", "sidecar", "version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("wa-policy-sidecar ")
+
+
+def test_keys_rotate_without_a_key_refuses_and_creates_none(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecar", "keys", "rotate"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "WA_SIDECAR_ENCRYPTION_KEY" in done.stderr
+    assert not list(tmp_path.glob("*.key"))
