@@ -247,13 +247,27 @@ class Sender:
             del self._inflight[cmd.key]
 
     async def _send(self, cmd: SendCommand, fp: str, max_wait: float | None) -> SendResult:
-        """Two store hops on the way to Graph: (1) record the intent together
-        with the subject/consent lookup, (2) the outcome. A refusal deletes
-        the intent again (nothing was sent, so nothing needs keeping)."""
         d = self._d
         idx = d.directory.indexes(cmd.to)
+        looked_up: _Lookup | None = None
+        if cmd.key_given:
+            try:
+                existing, looked_up = await asyncio.gather(
+                    d.state.get_send(cmd.key), self._lookup(cmd, idx)
+                )
+            except StoreUnavailable:
+                self._count(cmd, Outcome.REJECTED, _STORE_DOWN.reason)
+                return rejected(cmd.key, _STORE_DOWN)
+            if existing is not None:
+                return self._replay(existing, fp)
+        decision, subject = await self._decide(
+            cmd, idx, consume=not cmd.dry_run, max_wait=max_wait, looked_up=looked_up
+        )
+        if not decision.allowed:
+            self._count(cmd, Outcome.REJECTED, decision.reason)
+            return rejected(cmd.key, decision)
         if cmd.dry_run:
-            return await self._dry_run(cmd, fp, idx, max_wait)
+            return SendResult(cmd.key, Outcome.DRY_RUN)
         now = self._clock()
         record = SendRecord(
             key=cmd.key,
@@ -262,64 +276,15 @@ class Sender:
             owner=self.owner,
             phone_number_id=cmd.phone_number_id,
             category=cmd.category.value,
+            subject_id=subject.id if subject else "",
             to_masked=mask_number(cmd.to),
             created_at=now,
             updated_at=now,
         )
-        begun, looked = await asyncio.gather(
-            d.state.begin_send(record), self._lookup(cmd, idx), return_exceptions=True
-        )
-        if isinstance(begun, BaseException) or isinstance(looked, BaseException):
-            if begun is None:  # the intent was recorded: take it back
-                await self._abandon(cmd.key)
-            error = begun if isinstance(begun, BaseException) else looked
-            assert isinstance(error, BaseException)
-            if not isinstance(error, StoreUnavailable):
-                raise error
-            self._count(cmd, Outcome.REJECTED, _STORE_DOWN.reason)
-            return rejected(cmd.key, _STORE_DOWN)
-        if begun is not None:
-            return self._replay(begun, fp)
-        try:
-            decision, subject = await self._decide(
-                cmd, idx, consume=True, max_wait=max_wait, looked_up=looked
-            )
-        except BaseException:
-            await asyncio.shield(self._abandon(cmd.key))
-            raise
-        if not decision.allowed:
-            await self._abandon(cmd.key)
-            self._count(cmd, Outcome.REJECTED, decision.reason)
-            return rejected(cmd.key, decision)
-        return await self.deliver(cmd, subject_id=subject.id if subject else "")
-
-    async def _dry_run(
-        self, cmd: SendCommand, fp: str, idx: Indexes, max_wait: float | None
-    ) -> SendResult:
-        """Validate and decide only: no record, no quota taken, nothing sent."""
-        d = self._d
-        try:
-            existing = await d.state.get_send(cmd.key) if cmd.key_given else None
-        except StoreUnavailable:
-            return rejected(cmd.key, _STORE_DOWN)
+        existing = await d.state.begin_send(record)
         if existing is not None:
             return self._replay(existing, fp)
-        decision, _ = await self._decide(cmd, idx, consume=False, max_wait=max_wait)
-        if not decision.allowed:
-            return rejected(cmd.key, decision)
-        return SendResult(cmd.key, Outcome.DRY_RUN)
-
-    async def _abandon(self, key: str) -> None:
-        """Drop this process's intent record of a send that never reached Graph.
-        If the store is down it stays IN_FLIGHT and later answers IN_DOUBT —
-        conservative, never a blind resend."""
-        try:
-            await self._d.state.abandon_send(key, self.owner)
-        except StoreUnavailable:
-            log.warning(
-                "could not drop the intent of a refused send",
-                extra={"event": "abandon_failed", "idempotency_key": key},
-            )
+        return await self.deliver(cmd)
 
     async def dispatch(self, cmd: SendCommand) -> SendResult:
         """Send a command whose record this process already holds IN_FLIGHT
@@ -336,19 +301,14 @@ class Sender:
             return result
         return await self.deliver(cmd)
 
-    async def deliver(self, cmd: SendCommand, *, subject_id: str = "") -> SendResult:
+    async def deliver(self, cmd: SendCommand) -> SendResult:
         """Graph call with retries for a send whose intent is recorded; stores
-        the outcome (and links the record to its subject when known)."""
+        the outcome."""
         result = await self._call_graph(cmd)
         if result.outcome is Outcome.DEAD_LETTERED:
             await self._dead_letter(cmd, result)
         await self._d.state.finish_send(
-            cmd.key,
-            result.outcome.value,
-            result.message_id,
-            result.to_json(),
-            self._clock(),
-            subject_id,
+            cmd.key, result.outcome.value, result.message_id, result.to_json(), self._clock()
         )
         self._count(cmd, result.outcome, Reason.NONE)
         return result

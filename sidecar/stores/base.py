@@ -290,22 +290,9 @@ class SendStore(Protocol):
         ...
 
     async def finish_send(
-        self,
-        key: str,
-        outcome: str,
-        message_id: str,
-        response: bytes,
-        now: float,
-        subject_id: str = "",
+        self, key: str, outcome: str, message_id: str, response: bytes, now: float
     ) -> None:
-        """Store the final outcome (state DONE); a non-empty ``subject_id``
-        links the record to its subject (for export and erasure)."""
-        ...
-
-    async def abandon_send(self, key: str, owner: str) -> bool:
-        """Delete ``owner``'s IN_FLIGHT record of ``key`` — a send refused
-        before any Graph call, so nothing about it needs keeping. True if
-        deleted; any other state or owner is left alone."""
+        """Store the final outcome (state DONE)."""
         ...
 
     async def finish_sends(

@@ -220,20 +220,9 @@ class PostgresStateStore:
         return results
 
     async def finish_send(
-        self,
-        key: str,
-        outcome: str,
-        message_id: str,
-        response: bytes,
-        now: float,
-        subject_id: str = "",
+        self, key: str, outcome: str, message_id: str, response: bytes, now: float
     ) -> None:
-        await self._link.execute(
-            sql.FINISH_SEND, key, outcome, message_id, response, now, subject_id
-        )
-
-    async def abandon_send(self, key: str, owner: str) -> bool:
-        return await self._link.execute(sql.ABANDON_SEND, key, owner) > 0
+        await self._link.execute(sql.FINISH_SEND, key, outcome, message_id, response, now)
 
     async def finish_sends(
         self, results: Sequence[tuple[str, str, str, bytes]], now: float

@@ -164,10 +164,8 @@ INSERT_SENDS = (
 )
 FINISH_SEND = (
     "UPDATE sends SET state = 'done', outcome = $2, message_id = $3, response = $4,"
-    " updated_at = $5, subject_id = CASE WHEN $6 = '' THEN subject_id ELSE $6 END"
-    " WHERE key = $1"
+    " updated_at = $5 WHERE key = $1"
 )
-ABANDON_SEND = "DELETE FROM sends WHERE key = $1 AND owner = $2 AND state = 'in_flight'"
 FINISH_SENDS = (
     "UPDATE sends AS s SET state = 'done', outcome = r.outcome, message_id = r.message_id,"
     " response = r.response, updated_at = $5"

@@ -136,18 +136,9 @@ class SqliteStateStore:
         return await self._link.write(sends.begin_sends, records)
 
     async def finish_send(
-        self,
-        key: str,
-        outcome: str,
-        message_id: str,
-        response: bytes,
-        now: float,
-        subject_id: str = "",
+        self, key: str, outcome: str, message_id: str, response: bytes, now: float
     ) -> None:
-        await self._link.run(sends.finish_send, key, outcome, message_id, response, now, subject_id)
-
-    async def abandon_send(self, key: str, owner: str) -> bool:
-        return await self._link.run(sends.abandon_send, key, owner)
+        await self._link.run(sends.finish_send, key, outcome, message_id, response, now)
 
     async def finish_sends(
         self, results: Sequence[tuple[str, str, str, bytes]], now: float

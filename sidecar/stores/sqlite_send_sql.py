@@ -89,31 +89,10 @@ _FINISH = (
 )
 
 
-_FINISH_ONE = (
-    "UPDATE sends SET state = 'done', outcome = ?, message_id = ?, response = ?, updated_at = ?,"
-    " subject_id = CASE WHEN ? = '' THEN subject_id ELSE ? END WHERE key = ?"
-)
-
-
 def finish_send(  # mirrors SendStore.finish_send
-    db: sqlite3.Connection,
-    key: str,
-    outcome: str,
-    message_id: str,
-    response: bytes,
-    now: float,
-    subject_id: str = "",
+    db: sqlite3.Connection, key: str, outcome: str, message_id: str, response: bytes, now: float
 ) -> None:
-    db.execute(_FINISH_ONE, (outcome, message_id, response, now, subject_id, subject_id, key))
-
-
-def abandon_send(db: sqlite3.Connection, key: str, owner: str) -> bool:
-    return (
-        db.execute(
-            "DELETE FROM sends WHERE key = ? AND owner = ? AND state = 'in_flight'", (key, owner)
-        ).rowcount
-        > 0
-    )
+    db.execute(_FINISH, (outcome, message_id, response, now, key))
 
 
 def finish_sends(

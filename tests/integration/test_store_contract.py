@@ -748,18 +748,3 @@ async def test_unique_members_are_capped_and_members_inside_always_pass(
         *(quota_store.add_unique("race", f"m{i}", 3600, 5) for i in range(20))
     )
     assert results.count(True) == 5
-
-
-async def test_an_abandoned_intent_is_gone_and_only_its_owner_can_abandon(
-    state_store: StateStore,
-) -> None:
-    await state_store.begin_send(send("k", owner="me"))
-    assert not await state_store.abandon_send("k", "someone-else")
-    assert await state_store.abandon_send("k", "me")
-    assert await state_store.get_send("k") is None
-    await state_store.begin_send(send("done", owner="me"))
-    await state_store.finish_send("done", "sent", "wamid.D", b"", 2.0, subject_id="subj-1")
-    assert not await state_store.abandon_send("done", "me")  # finished records stay
-    finished = await state_store.get_send("done")
-    assert finished is not None
-    assert finished.subject_id == "subj-1"
