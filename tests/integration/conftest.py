@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.otlp import Receiver, otlp_receiver
 
 from sidecar.testing import APP_ID, DEV_APP_SECRET, DEV_TOKEN, Embedded, start_embedded
 from sidecar.whatsapp.simulator import SimulatorHandle, SimulatorSettings, start_simulator
@@ -37,3 +38,10 @@ async def sidecar(tmp_path: Path, simulator: SimulatorHandle) -> AsyncIterator[E
         await embedded.channel.close()
         stop.set()
         assert await task == 0
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, int]]:
+    """A real OTLP/gRPC trace receiver and its port."""
+    async with otlp_receiver() as found:
+        yield found

@@ -4,16 +4,13 @@ and never a raw phone number."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from support.otlp import Receiver
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
 from sidecar.testing import SidecarProcess
@@ -27,44 +24,6 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
 TRACEPARENT = (("traceparent", f"00-{TRACE_ID}-{PARENT_ID}-01"),)
 SEND = "wasidecar.v1.SendService/Send"
-
-
-class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP/gRPC receiver keeping (name, trace id, span id) of every span."""
-
-    def __init__(self) -> None:
-        self.spans: set[tuple[str, str, str]] = set()
-        self.changed = asyncio.Event()
-
-    async def Export(
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        for rs in request.resource_spans:
-            for scope in rs.scope_spans:
-                self.spans.update((s.name, s.trace_id.hex(), s.span_id.hex()) for s in scope.spans)
-        self.changed.set()
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-    async def wait_for(self, span: tuple[str, str, str], timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while span not in self.spans:
-            self.changed.clear()
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"span {span} never arrived; got {self.spans}"
-            await asyncio.wait_for(self.changed.wait(), remaining)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[tuple[Receiver, int]]:
-    server = grpc.aio.server()
-    servicer = Receiver()
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield servicer, port
-    finally:
-        await server.stop(0)
 
 
 def template(to: str, category: int = common_pb2.CATEGORY_AUTHENTICATION) -> send_pb2.SendRequest:
@@ -122,7 +81,13 @@ async def test_every_call_is_logged_at_sample_one_with_trace_ids_and_no_number(
 
     assert (first["trace_id"], first["principal"]) == (TRACE_ID, "local")
     assert first["span_id"] != PARENT_ID
-    await receiver[0].wait_for((SEND, TRACE_ID, first["span_id"]))  # the SERVER span's ids
+    server_span = (SEND, TRACE_ID, first["span_id"])  # the SERVER span's ids
+    await receiver[0].wait_for(
+        lambda: any(
+            (s.span.name, s.span.trace_id.hex(), s.span.span_id.hex()) == server_span
+            for s in receiver[0].spans
+        )
+    )
     assert (first["outcome"], first["message_id"]) == ("sent", sent.message_id)
 
     assert second["principal"] == "billing-app"

@@ -8,8 +8,7 @@ import asyncio
 import re
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,10 @@ import aiohttp
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from prometheus_client.parser import text_string_to_metric_families
+from support.otlp import Received, Receiver, attrs_of, value_of
 
 from sidecar import __version__
 from sidecar.api._gen.wasidecar.v1 import (
@@ -47,72 +46,12 @@ NUMBERS = (RETRIED, DEAD, PLAIN)
 SEND = "wasidecar.v1.SendService/Send"
 
 
-@dataclass
-class Received:
-    resource: dict[str, Any]
-    span: Span
-
-    @property
-    def attrs(self) -> dict[str, Any]:
-        return _attrs(self.span.attributes)
-
-
-@dataclass
-class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP/gRPC trace receiver keeping every span it is sent."""
-
-    spans: list[Received] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def Export(
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        for rs in request.resource_spans:
-            resource = _attrs(rs.resource.attributes)
-            for scope in rs.scope_spans:
-                self.spans.extend(Received(resource, span) for span in scope.spans)
-        self.changed.set()
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-    async def wait_for(self, done: Callable[[], bool], timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            self.changed.clear()
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"spans never arrived; got {[s.span.name for s in self.spans]}"
-            await asyncio.wait_for(self.changed.wait(), remaining)
-
-
-def _value(v: AnyValue) -> Any:
-    kind = v.WhichOneof("value")
-    if kind == "array_value":
-        return [_value(x) for x in v.array_value.values]
-    return getattr(v, kind) if kind else None
-
-
-def _attrs(kvs: Any) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in kvs}
-
-
 def _all_kvs(span: Span) -> Iterator[KeyValue]:
     yield from span.attributes
     for event in span.events:
         yield from event.attributes
     for link in span.links:
         yield from link.attributes
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[tuple[Receiver, int]]:
-    server = grpc.aio.server()
-    servicer = Receiver()
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield servicer, port
-    finally:
-        await server.stop(0)
 
 
 @pytest.fixture
@@ -230,18 +169,18 @@ async def test_spans_continue_the_callers_trace_with_rpc_conventions_and_no_numb
     ]
     assert len(attempts) == 2
     failed, retried = sorted(attempts, key=lambda s: s.start_time_unix_nano)
-    assert _attrs(failed.attributes)["http.request.method"] == "POST"
-    assert _attrs(failed.attributes)["server.address"] == "127.0.0.1"
-    assert _attrs(failed.attributes)["error.type"] == "500"
-    assert _attrs(failed.attributes)["sidecar.graph.error_code"] == 131000
+    assert attrs_of(failed.attributes)["http.request.method"] == "POST"
+    assert attrs_of(failed.attributes)["server.address"] == "127.0.0.1"
+    assert attrs_of(failed.attributes)["error.type"] == "500"
+    assert attrs_of(failed.attributes)["sidecar.graph.error_code"] == 131000
     assert failed.status.code == Status.STATUS_CODE_ERROR
-    assert _attrs(retried.attributes)["http.response.status_code"] == 200
-    assert _attrs(retried.attributes)["http.request.resend_count"] == 1
+    assert attrs_of(retried.attributes)["http.response.status_code"] == 200
+    assert attrs_of(retried.attributes)["http.request.resend_count"] == 1
     [send_span] = [s.span for s in spans.spans if s.span.span_id == failed.parent_span_id]
     assert send_span.name == "send"
     [event] = [e for e in send_span.events if e.name == "graph.attempt_failed"]
-    assert _attrs(event.attributes)["sidecar.graph.error_class"] == "transient"
-    assert _attrs(send_span.attributes)["sidecar.recipient"] == "+1650•••1234"
+    assert attrs_of(event.attributes)["sidecar.graph.error_class"] == "transient"
+    assert attrs_of(send_span.attributes)["sidecar.recipient"] == "+1650•••1234"
     names = {by_id[k].name for k in by_id if descends_from(by_id[k], root.span, by_id)}
     assert {"send", "policy.decide", "quota.acquire"} <= names
 
@@ -270,7 +209,7 @@ async def test_spans_continue_the_callers_trace_with_rpc_conventions_and_no_numb
 
     digits = [n.lstrip("+") for n in NUMBERS]
     for received in spans.spans:
-        texts = [received.span.name] + [str(_value(kv.value)) for kv in _all_kvs(received.span)]
+        texts = [received.span.name] + [str(value_of(kv.value)) for kv in _all_kvs(received.span)]
         for text in texts:
             bare = re.sub(r"[^0-9]", "", text)
             assert not any(d in bare for d in digits), (received.span.name, text)
