@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from limits.errors import StorageError as LimitStorageError
+
 from sidecar.config import Settings
 from sidecar.errors import StoreUnavailable, WebhookParseError
 from sidecar.policy.numbers import from_wa_id
@@ -125,11 +127,9 @@ class RateLimiter:
         self._item = parse(limit)
 
     async def allow(self, ip: str) -> bool:
-        from limits.errors import StorageError
-
         try:
             allowed: bool = await self._limiter.hit(self._item, "webhook", ip)
-        except (StorageError, StoreUnavailable, ConnectionError, TimeoutError, OSError):
+        except (LimitStorageError, StoreUnavailable, ConnectionError, TimeoutError, OSError):
             log.warning(
                 "webhook rate-limit storage unavailable; not limiting",
                 extra={"event": "webhook_limit_unavailable"},
