@@ -168,9 +168,35 @@ def _run_batch(
     db: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]
 ) -> list[tuple[bool, Any]]:
     """On the worker thread: run every operation of a hop in ONE transaction
-    (group commit: one WAL commit for the hop), each in its own savepoint so
-    a failing operation rolls back alone and reports its own error. Results
-    are handed out only after the COMMIT, so an answered write is durable."""
+    (group commit: one WAL commit for the hop). Results are handed out only
+    after the COMMIT, so an answered write is durable.
+
+    Operations are plain SQL functions of the connection, so a hop first runs
+    them straight through; only when one fails is the transaction rolled back
+    and the hop run again with a savepoint per operation, so that the failing
+    one rolls back alone and reports its own error.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        results = [op(db) for op in ops]
+        db.execute("COMMIT")
+    except Exception:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if len(ops) == 1:
+            raise  # its own error, as the savepoint path would report it
+        return _run_isolated(db, ops)
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return [(True, result) for result in results]
+
+
+def _run_isolated(
+    db: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]
+) -> list[tuple[bool, Any]]:
+    """The hop again, each operation in its own savepoint."""
     outcomes: list[tuple[bool, Any]] = []
     db.execute("BEGIN IMMEDIATE")
     try:

@@ -119,18 +119,30 @@ def list_in_doubt(
     return [send_from_row(r) for r in rows]
 
 
+_RESOLVE_BY_CALLBACK = (
+    # In an UPDATE every SET expression sees the old row, so both CASEs test
+    # the state before this statement.
+    f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS},"
+    " message_id = CASE WHEN message_id = '' THEN :message_id ELSE message_id END,"
+    " outcome = CASE WHEN state = 'in_flight' THEN :sent ELSE outcome END,"
+    " state = CASE WHEN state = 'in_flight' THEN 'done' ELSE state END,"
+    " updated_at = :now WHERE key = :key"
+)
+_INSERT_STATUS = (
+    "INSERT INTO statuses"
+    " (message_id, status, timestamp, phone_number_id, error_code, category)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, status) DO NOTHING"
+)
+# "message_id != ''" lets SQLite use the partial index.
+_ADVANCE_BY_MESSAGE = (
+    f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS}"
+    " WHERE message_id = :message_id AND message_id != ''"
+)
+
+
 def resolve_by_callback(
     db: sqlite3.Connection, key: str, message_id: str, delivery_status: str, now: float
 ) -> bool:
-    # In an UPDATE every SET expression sees the old row, so both CASEs test
-    # the state before this statement.
-    sql = (
-        f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS},"
-        " message_id = CASE WHEN message_id = '' THEN :message_id ELSE message_id END,"
-        " outcome = CASE WHEN state = 'in_flight' THEN :sent ELSE outcome END,"
-        " state = CASE WHEN state = 'in_flight' THEN 'done' ELSE state END,"
-        " updated_at = :now WHERE key = :key"
-    )
     params = {
         "status": delivery_status,
         "message_id": message_id,
@@ -138,30 +150,12 @@ def resolve_by_callback(
         "now": now,
         "key": key,
     }
-    return db.execute(sql, params).rowcount > 0
+    return db.execute(_RESOLVE_BY_CALLBACK, params).rowcount > 0
 
 
 def record_status(db: sqlite3.Connection, status: StatusRecord) -> None:
     """Run inside ``write``."""
-    db.execute(
-        "INSERT INTO statuses"
-        " (message_id, status, timestamp, phone_number_id, error_code, category)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, status) DO NOTHING",
-        (
-            status.message_id,
-            status.status,
-            status.timestamp,
-            status.phone_number_id,
-            status.error_code,
-            status.category,
-        ),
-    )
-    # "message_id != ''" lets SQLite use the partial index.
-    db.execute(
-        f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS}"
-        " WHERE message_id = :message_id AND message_id != ''",
-        {"status": status.status, "message_id": status.message_id},
-    )
+    record_statuses(db, (status,), (), 0.0)
 
 
 def status_counts(db: sqlite3.Connection, since: float) -> dict[str, int]:
@@ -250,8 +244,29 @@ def record_statuses(
     callbacks: Sequence[tuple[str, str, str]],
     now: float,
 ) -> None:
-    """Run inside ``write``: a delivery's statuses and callback resolutions."""
-    for status in statuses:
-        record_status(db, status)
-    for key, message_id, delivery_status in callbacks:
-        resolve_by_callback(db, key, message_id, delivery_status, now)
+    """Run inside ``write``: a delivery's statuses and callback resolutions,
+    one prepared statement each (``executemany`` binds rows in C)."""
+    db.executemany(
+        _INSERT_STATUS,
+        [
+            (s.message_id, s.status, s.timestamp, s.phone_number_id, s.error_code, s.category)
+            for s in statuses
+        ],
+    )
+    db.executemany(
+        _ADVANCE_BY_MESSAGE, [{"status": s.status, "message_id": s.message_id} for s in statuses]
+    )
+    if callbacks:
+        db.executemany(
+            _RESOLVE_BY_CALLBACK,
+            [
+                {
+                    "status": status,
+                    "message_id": message_id,
+                    "sent": OUTCOME_SENT,
+                    "now": now,
+                    "key": key,
+                }
+                for key, message_id, status in callbacks
+            ],
+        )

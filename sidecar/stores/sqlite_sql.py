@@ -364,14 +364,36 @@ def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
 
 
 _CLAIM = (
-    "INSERT INTO dedup (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
-    " SET expires_at = excluded.expires_at WHERE dedup.expires_at <= ?"
+    "INSERT INTO dedup (key, expires_at) VALUES {} ON CONFLICT (key) DO UPDATE"
+    " SET expires_at = excluded.expires_at WHERE dedup.expires_at <= ? RETURNING key"
 )
+_CLAIM_ROWS = 500
+"""Keys per statement (two bound values each, far below SQLite's limit)."""
 
 
 def claim(db: sqlite3.Connection, keys: Sequence[str], ttl: float, now: float) -> list[bool]:
-    """Run inside ``write`` when there is more than one key."""
-    return [db.execute(_CLAIM, (key, now + ttl, now)).rowcount > 0 for key in keys]
+    """Run inside ``write`` when there is more than one key.
+
+    One statement per 500 keys; ``RETURNING`` names the keys this call
+    inserted or revived (an expired claim), so a key repeated within
+    ``keys`` is first only at its first position.
+    """
+    expires = now + ttl
+    won: set[str] = set()
+    for start in range(0, len(keys), _CLAIM_ROWS):
+        chunk = keys[start : start + _CLAIM_ROWS]
+        params: list[object] = []
+        for key in chunk:
+            params.append(key)
+            params.append(expires)
+        params.append(now)
+        sql = _CLAIM.format(", ".join(["(?, ?)"] * len(chunk)))
+        won.update(row[0] for row in db.execute(sql, params))
+    fresh: list[bool] = []
+    for key in keys:
+        fresh.append(key in won)
+        won.discard(key)
+    return fresh
 
 
 def purge_expired(db: sqlite3.Connection, now: float) -> int:
