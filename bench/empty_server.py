@@ -1,9 +1,12 @@
 """The baseline server: grpc.aio handlers that do nothing.
 
 ``python -m bench.empty_server --port N`` serves ``VerifyService.VerifyWebhook``
-(answers an empty ``WebhookResult``) and ``SendService.Check`` (answers
-``Decision(allowed=True)``) with the same request types and server options as
-the sidecar, so a ratio against it measures the sidecar's own work.
+(answers an empty ``WebhookResult``), ``SendService.Check`` (answers
+``Decision(allowed=True)``), ``SendService.Send`` and ``SendService.SendBatch``
+(answer ``OUTCOME_SENT`` with the request's key, without calling anyone) with
+the same request types and server options as the sidecar, so a ratio against
+it measures the sidecar's own work, and its CPU per call is what gRPC alone
+costs on this machine.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -38,6 +42,23 @@ class EmptySend(send_pb2_grpc.SendServiceServicer):
     async def Check(self, request: send_pb2.SendRequest, context: Any) -> common_pb2.Decision:
         return _ALLOW
 
+    async def Send(self, request: send_pb2.SendRequest, context: Any) -> send_pb2.SendResponse:
+        return _sent(request)
+
+    async def SendBatch(
+        self, request_iterator: AsyncIterator[send_pb2.SendRequest], context: Any
+    ) -> AsyncIterator[send_pb2.SendResponse]:
+        async for request in request_iterator:
+            yield _sent(request)
+
+
+def _sent(request: send_pb2.SendRequest) -> send_pb2.SendResponse:
+    return send_pb2.SendResponse(
+        idempotency_key=request.idempotency_key,
+        outcome=send_pb2.OUTCOME_SENT,
+        message_id="wamid.empty",
+    )
+
 
 async def serve(port: int) -> None:
     # The sidecar's transport options (sidecar.app._grpc_options).
@@ -47,7 +68,7 @@ async def serve(port: int) -> None:
             ("grpc.so_reuseport", 0),
         ]
     )
-    # Only the two methods the benches call; the rest answer UNIMPLEMENTED.
+    # Only the methods the benches call; the rest answer UNIMPLEMENTED.
     verify_pb2_grpc.add_VerifyServiceServicer_to_server(EmptyVerify(), server)  # type: ignore[abstract]
     send_pb2_grpc.add_SendServiceServicer_to_server(EmptySend(), server)  # type: ignore[abstract]
     if server.add_insecure_port(f"127.0.0.1:{port}") == 0:

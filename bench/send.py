@@ -10,6 +10,16 @@ Three figures run alternately against one simulator process
   channels. Goals: ratio to direct ≥ 0.3, sidecar CPU ≤ 350 µs per send.
 - ``batch``: ``SendBatch`` bidi streams, each keeping a window of requests in
   flight. Goals: ratio to direct ≥ 0.5 and ≥ 2,000 msg/s.
+- ``empty_unary`` / ``empty_batch``: the same calls to ``bench.empty_server``,
+  which answers ``OUTCOME_SENT`` without calling anyone: what gRPC alone
+  costs here per send.
+
+From these the bench derives the **floor** of any sidecar built on grpc.aio
+and aiohttp on this machine: ``unary_cpu_floor_us`` = the empty server's CPU
+per call + the direct client's aiohttp CPU per request (the Graph call every
+send makes), and the best ratios the machine's cores could carry if the
+sidecar cost exactly that floor (``ceiling_*``: every core busy, CPU per
+message summed over the bench client, the simulator and that floor).
 
 Every send is an AUTHENTICATION template (no consent needed) to a recipient
 never used before, with a fresh idempotency key. The sidecar runs with the
@@ -44,6 +54,7 @@ from bench.load import (
     paired_ratio,
     rate_figures,
     scratch,
+    start_empty_server,
     start_sidecar,
     start_simulator_process,
 )
@@ -216,8 +227,10 @@ async def run() -> dict[str, Any]:
     _same_sends()
     async with scratch() as tmp:
         sim = await start_simulator_process(tmp)
+        empty = await start_empty_server(tmp)
         sidecar = await start_sidecar(tmp, sim.url, SIDECAR_ENV)
         chans = channels(sidecar.grpc_addr)
+        empty_chans = channels(empty.address)
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=POOL, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=10),
@@ -226,23 +239,30 @@ async def run() -> dict[str, Any]:
             assert sidecar.proc is not None
             pid = sidecar.proc.pid
             stubs = [send_pb2_grpc.SendServiceStub(c) for c in chans]
+            empty_stubs = [send_pb2_grpc.SendServiceStub(c) for c in empty_chans]
             runs = await alternate(
                 [
                     ("direct", _direct(sim.url, session, sim.pid)),
                     ("unary", _unary(stubs, pid)),
                     ("batch", _batch(stubs, pid)),
+                    ("empty_unary", _unary(empty_stubs, empty.pid)),
+                    ("empty_batch", _batch(empty_stubs, empty.pid)),
                 ]
             )
         finally:
             await session.close()
-            await close_channels(chans)
+            await close_channels(chans + empty_chans)
             await sidecar.stop()
+            empty.stop()
             sim.stop()
     unary_ratio = paired_ratio(runs["unary"], runs["direct"])
     batch_ratio = paired_ratio(runs["batch"], runs["direct"])
     direct = rate_figures(runs["direct"])
     unary = rate_figures(runs["unary"])
     batch = rate_figures(runs["batch"], unit="msg_per_s")
+    empty_unary = rate_figures(runs["empty_unary"])
+    empty_batch = rate_figures(runs["empty_batch"], unit="msg_per_s")
+    floors = _floors(direct, unary, batch, empty_unary, empty_batch)
     return {
         "machine": machine(load_before),
         "runs": RUNS,
@@ -253,8 +273,11 @@ async def run() -> dict[str, Any]:
         "direct_aiohttp": direct,
         "unary": unary,
         "batch": batch,
+        "empty_unary": empty_unary,
+        "empty_batch": empty_batch,
         "unary_ratio": unary_ratio,
         "batch_ratio": batch_ratio,
+        "floors": floors,
         "goals": [
             goal("unary Send/direct throughput ratio", unary_ratio, ">=", 0.3),
             goal("sidecar CPU per unary send", unary["cpu_us_per_op_median"], "<=", 350, " µs"),
@@ -263,7 +286,37 @@ async def run() -> dict[str, Any]:
             goal("failed sends", errors_of(direct, unary, batch), "<=", 0),
         ],
         "note": (
-            "cpu_us_per_op: sidecar CPU per message for unary/batch; "
-            "simulator CPU per message for direct_aiohttp"
+            "cpu_us_per_op: sidecar CPU per message for unary/batch, empty server CPU for "
+            "empty_*, simulator CPU per message for direct_aiohttp; floors: see the docstring"
         ),
+    }
+
+
+def _floors(
+    direct: dict[str, Any],
+    unary: dict[str, Any],
+    batch: dict[str, Any],
+    empty_unary: dict[str, Any],
+    empty_batch: dict[str, Any],
+) -> dict[str, Any]:
+    """What gRPC + aiohttp alone cost per send here, and the ratios the
+    machine's cores could carry at that cost (see the module docstring)."""
+    aiohttp_client = direct["client_cpu_us_per_op_median"] or 0.0
+    simulator = direct["cpu_us_per_op_median"] or 0.0
+    unary_floor = (empty_unary["cpu_us_per_op_median"] or 0.0) + aiohttp_client
+    batch_floor = (empty_batch["cpu_us_per_op_median"] or 0.0) + aiohttp_client
+    cores = os.cpu_count() or 1
+    direct_rate = direct["rps_median"] or 1.0
+
+    def ceiling(client_us: float | None, floor_us: float) -> float:
+        per_message = (client_us or 0.0) + simulator + floor_us
+        return round(cores * 1e6 / per_message / direct_rate, 3) if per_message else 0.0
+
+    return {
+        "aiohttp_client_cpu_us_per_request": aiohttp_client,
+        "unary_cpu_floor_us": round(unary_floor, 1),
+        "batch_cpu_floor_us": round(batch_floor, 1),
+        "ceiling_unary_ratio": ceiling(unary["client_cpu_us_per_op_median"], unary_floor),
+        "ceiling_batch_ratio": ceiling(batch["client_cpu_us_per_op_median"], batch_floor),
+        "cores": cores,
     }

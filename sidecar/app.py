@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import signal
@@ -374,6 +375,16 @@ def _instrument(runtime: Runtime, tracing: Tracing) -> ServerTelemetry:
     )
 
 
+def _stop_on_signals() -> asyncio.Event:
+    """An event that SIGTERM and SIGINT set (the process's own stop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def serve(
     settings: Settings,
     *,
@@ -386,12 +397,9 @@ async def serve(
     With ``stop`` given (tests embedding the sidecar) no signal handlers are
     installed; ``on_ready`` receives the runtime once health is SERVING.
     """
+    own_process = stop is None
     if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
+        stop = _stop_on_signals()
     async with contextlib.AsyncExitStack() as stack:
         if with_simulator:
             settings = await _start_simulator(settings, stack)
@@ -426,6 +434,11 @@ async def serve(
         workers = _start_workers(runtime, stop, health_servicer)
         await _set_health(health_servicer, True)
         ready.set()
+        if own_process:
+            # Start-up objects (modules, stubs, settings, pools) live as long
+            # as the process: out of the collector's sight, a full collection
+            # (which pauses every call in flight) scans request-time objects only.
+            gc.freeze()
         if on_ready is not None:
             on_ready(runtime)
         log.info(
