@@ -73,11 +73,20 @@ def _template() -> list[bytes]:
 _PARTS = _template()
 
 
+_SCRAMBLE = 0x9E3779B97F4A7C15  # odd: a bijection modulo 2**48
+_MASK = (1 << 48) - 1
+
+
 def delivery(n: int) -> bytes:
-    """A signed-ready delivery whose wamids and callback keys derive from ``n``."""
+    """A signed-ready delivery whose wamids and callback keys derive from ``n``.
+
+    The ids are unique but scattered (12 hex digits of a bijective scramble),
+    as Meta's wamids are: ids that grow in order would keep every index
+    insert on one page and flatter the store.
+    """
     out = [_PARTS[0]]
     for k, part in enumerate(_PARTS[1:]):
-        out.append(b"%012d" % (n * 100 + k))
+        out.append(b"%012x" % (((n * 100 + k) * _SCRAMBLE) & _MASK))
         out.append(part)
     return b"".join(out)
 

@@ -294,7 +294,10 @@ class Settings:
     )
     dedup_ttl: float = field(
         default=7 * 86400.0,
-        metadata=_doc("Seconds an event id is remembered (Meta retries for up to 7 days)."),
+        metadata=_doc(
+            "Seconds an event id is remembered (Meta retries for up to 7 days); a status is"
+            " remembered as long as its record (`WA_SIDECAR_RETENTION_DAYS` must cover this)."
+        ),
     )
     honour_opt_in_keywords: bool = field(
         default=True,
@@ -505,6 +508,12 @@ def validate(s: Settings) -> None:
     ):
         _positive(name, getattr(s, name))
     _positive("retry_max", s.retry_max, allow_zero=True)
+    if s.retention_days * 86400.0 < s.dedup_ttl:
+        # A status's record is its dedup claim: purging it sooner would let a
+        # re-delivery within the TTL count as new.
+        raise ConfigError(
+            env_name("retention_days"), "must cover WA_SIDECAR_DEDUP_TTL (records are dedup claims)"
+        )
     _positive("messaging_limit", s.messaging_limit, allow_zero=True)
     if s.send_rate > 100_000:
         raise ConfigError(env_name("send_rate"), "must be ≤ 100000")

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from limits.errors import StorageError as LimitStorageError
 
@@ -226,11 +226,18 @@ class WebhookHandler:
             events = parse_delivery(body)
         except WebhookParseError as exc:
             return self.reject(Rejection.MALFORMED_PAYLOAD, str(exc))
-        applied = await self._apply_all(events)
-        with child_span(_TRACER, "dedup.claim"):
-            keys = [self._event_key(e) for e in events]
-            fresh = await d.dedup.claim(keys, self._s.dedup_ttl, self._clock())
-        new = tuple(a for a, first in zip(applied, fresh, strict=True) if first)
+        applied, first = await self._apply_all(events)
+        # Plain statuses were claimed by their own record; every other event
+        # is claimed in the dedup store after its effects (a crash in between
+        # re-applies idempotent effects, never loses one).
+        others = [i for i in range(len(events)) if i not in first]
+        if others:
+            with child_span(_TRACER, "dedup.claim"):
+                keys = [self._event_key(events[i]) for i in others]
+                claimed = await d.dedup.claim(keys, self._s.dedup_ttl, self._clock())
+            first.update(zip(others, claimed, strict=True))
+        fresh = [first[i] for i in range(len(events))]
+        new = tuple(a for a, is_first in zip(applied, fresh, strict=True) if is_first)
         # Count per label set, then touch each metric child once (not per event).
         kinds = Counter(
             (_kind(a.event), "false" if first else "true")
@@ -250,35 +257,42 @@ class WebhookHandler:
 
     # ------------------------------------------------------------------ effects
 
-    async def _apply_all(self, events: list[Event]) -> list[Applied]:
+    async def _apply_all(self, events: list[Event]) -> tuple[list[Applied], dict[int, bool]]:
         """Apply effects. Plain statuses (the bulk of webhook traffic) go to
-        the store in one call; the rest run in order for each user and
-        concurrently across users (a STOP then START must land in order)."""
+        the store in one call, which also tells which of them are new (their
+        ``(wamid, status)`` record is their dedup claim: see the second value,
+        by event index); the rest run in order for each user and concurrently
+        across users (a STOP then START must land in order)."""
         results: list[Applied] = [Applied(e) for e in events]
-        plain: list[StatusUpdate] = []
+        plain: list[int] = []
         groups: dict[str, list[int]] = {}
         for i, event in enumerate(events):
             if isinstance(event, StatusUpdate) and not _opts_out(event):
-                plain.append(event)
+                plain.append(i)
             else:
                 groups.setdefault(_party(event), []).append(i)
+        first: dict[int, bool] = {}
 
         async def run(indices: list[int]) -> None:
             for i in indices:
                 results[i] = await self._apply(events[i])
 
+        async def record() -> None:
+            statuses = [cast(StatusUpdate, events[i]) for i in plain]
+            first.update(zip(plain, await self._record_statuses(statuses), strict=True))
+
         work = [run(indices) for indices in groups.values()]
         if plain:
-            work.append(self._record_statuses(plain))
+            work.append(record())
         if len(work) == 1:
             await work[0]
-        else:
+        elif work:
             await asyncio.gather(*work)
-        return results
+        return results, first
 
-    async def _record_statuses(self, statuses: list[StatusUpdate]) -> None:
+    async def _record_statuses(self, statuses: list[StatusUpdate]) -> list[bool]:
         with child_span(_TRACER, "webhook.statuses", {"sidecar.webhook.statuses": len(statuses)}):
-            await self._d.state.record_statuses(
+            return await self._d.state.record_statuses(
                 [_status_record(s) for s in statuses],
                 [(s.callback_data, s.id, s.status) for s in statuses if s.callback_data],
                 self._clock(),

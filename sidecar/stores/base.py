@@ -328,10 +328,17 @@ class SendStore(Protocol):
         statuses: Sequence[StatusRecord],
         callbacks: Sequence[tuple[str, str, str]],
         now: float,
-    ) -> None:
+    ) -> list[bool]:
         """``record_status`` for every status and ``resolve_by_callback(key,
         message_id, status)`` for every callback, in ONE transaction (a whole
-        webhook delivery is one store round trip)."""
+        webhook delivery is one store round trip).
+
+        Returns, per status, True where this call recorded it first: the
+        ``(message_id, status)`` pair is the status event's dedup key, so the
+        record itself is the atomic claim (two concurrent deliveries of one
+        status: exactly one gets True). Callbacks of statuses recorded before
+        are not applied again.
+        """
         ...
 
     async def status_counts(self, since: float) -> dict[str, int]:

@@ -34,7 +34,7 @@ from sidecar.stores.base import (
     SubjectData,
 )
 from sidecar.stores.postgres_link import COMMAND_TIMEOUT, POOL_SIZE, Link
-from sidecar.stores.shared import send_values
+from sidecar.stores.shared import first_recorded, send_values
 
 _PURGE_CHUNK = 5000  # rows per statement, so a large purge never holds locks long
 
@@ -268,28 +268,40 @@ class PostgresStateStore:
         statuses: Sequence[StatusRecord],
         callbacks: Sequence[tuple[str, str, str]],
         now: float,
-    ) -> None:
+    ) -> list[bool]:
+        if not statuses and not callbacks:
+            return []
         async with self._link.transaction() as conn:
-            if statuses:
-                await conn.executemany(
-                    sql.RECORD_STATUS,
-                    [
-                        (
-                            s.status,
-                            s.message_id,
-                            s.timestamp,
-                            s.phone_number_id,
-                            s.error_code,
-                            s.category,
-                        )
-                        for s in statuses
-                    ],
+            rows = (
+                await conn.fetch(
+                    sql.INSERT_STATUSES,
+                    [s.message_id for s in statuses],
+                    [s.status for s in statuses],
+                    [s.timestamp for s in statuses],
+                    [s.phone_number_id for s in statuses],
+                    [s.error_code for s in statuses],
+                    [s.category for s in statuses],
                 )
-            if callbacks:
-                await conn.executemany(
-                    sql.RESOLVE_BY_CALLBACK,
-                    [(status, mid, OUTCOME_SENT, now, key) for key, mid, status in callbacks],
-                )
+                if statuses
+                else []
+            )
+            inserted = {(r[0], r[1]) for r in rows}
+            first = first_recorded(statuses, inserted)
+            advances = [
+                (s.status, s.message_id)
+                for s, is_first in zip(statuses, first, strict=True)
+                if is_first
+            ]
+            if advances:
+                await conn.executemany(sql.ADVANCE_BY_MESSAGE, advances)
+            resolutions = [
+                (status, mid, OUTCOME_SENT, now, key)
+                for key, mid, status in callbacks
+                if (mid, status) in inserted
+            ]
+            if resolutions:
+                await conn.executemany(sql.RESOLVE_BY_CALLBACK, resolutions)
+        return first
 
     async def status_counts(self, since: float) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in await self._link.fetch(sql.STATUS_COUNTS, since)}

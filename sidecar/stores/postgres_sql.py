@@ -206,6 +206,19 @@ WITH st AS (
 )
 UPDATE sends SET delivery_status = {_ADVANCE_STATUS} WHERE message_id = $2 AND message_id <> ''
 """
+# A delivery's statuses in one statement; RETURNING names the pairs recorded
+# first (ON CONFLICT DO NOTHING also skips a pair repeated within the arrays).
+INSERT_STATUSES = """
+INSERT INTO statuses (message_id, status, timestamp, phone_number_id, error_code, category)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], $6::text[])
+ON CONFLICT (message_id, status) DO NOTHING
+RETURNING message_id, status
+"""
+# $1 status, $2 message id.
+ADVANCE_BY_MESSAGE = (
+    f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS} WHERE message_id = $2"
+    " AND message_id <> ''"
+)
 STATUS_COUNTS = (
     "SELECT status, count(*) FROM statuses WHERE timestamp >= $1::float8 GROUP BY status"
 )

@@ -1,12 +1,14 @@
-"""Backend-neutral pieces of the state stores: bundled migrations and the
-column order of a send record (the same in SQLite and PostgreSQL)."""
+"""Backend-neutral pieces of the state stores: bundled migrations, the
+column order of a send record (the same in SQLite and PostgreSQL) and which
+of a delivery's statuses an insert recorded first."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from importlib import resources
 
-from sidecar.stores.base import SendRecord, SendState
+from sidecar.stores.base import SendRecord, SendState, StatusRecord
 
 _FILE_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
 
@@ -42,3 +44,16 @@ def send_values(r: SendRecord, state: SendState | None = None) -> tuple[object, 
         r.updated_at,
         r.request_ct,
     )
+
+
+def first_recorded(statuses: Sequence[StatusRecord], inserted: set[tuple[str, str]]) -> list[bool]:
+    """Per status, whether its ``(message_id, status)`` pair is among those an
+    insert just recorded; a pair repeated within ``statuses`` counts at its
+    first position only."""
+    left = set(inserted)
+    first: list[bool] = []
+    for s in statuses:
+        pair = (s.message_id, s.status)
+        first.append(pair in left)
+        left.discard(pair)
+    return first

@@ -169,8 +169,8 @@ class SqliteStateStore:
         statuses: Sequence[StatusRecord],
         callbacks: Sequence[tuple[str, str, str]],
         now: float,
-    ) -> None:
-        await self._link.write(sends.record_statuses, statuses, callbacks, now)
+    ) -> list[bool]:
+        return await self._link.write(sends.record_statuses, statuses, callbacks, now)
 
     async def status_counts(self, since: float) -> dict[str, int]:
         return await self._link.run(sends.status_counts, since)

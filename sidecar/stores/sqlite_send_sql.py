@@ -15,7 +15,7 @@ from sidecar.stores.base import (
     SendState,
     StatusRecord,
 )
-from sidecar.stores.shared import send_values
+from sidecar.stores.shared import first_recorded, send_values
 
 Row = Any  # sqlite3 rows are untyped tuples
 
@@ -128,11 +128,13 @@ _RESOLVE_BY_CALLBACK = (
     " state = CASE WHEN state = 'in_flight' THEN 'done' ELSE state END,"
     " updated_at = :now WHERE key = :key"
 )
-_INSERT_STATUS = (
+_INSERT_STATUSES = (
     "INSERT INTO statuses"
     " (message_id, status, timestamp, phone_number_id, error_code, category)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, status) DO NOTHING"
+    " VALUES {} ON CONFLICT (message_id, status) DO NOTHING RETURNING message_id, status"
 )
+_STATUS_ROWS = 150
+"""Statuses per INSERT (six bound values each, far below SQLite's limit)."""
 # "message_id != ''" lets SQLite use the partial index.
 _ADVANCE_BY_MESSAGE = (
     f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS}"
@@ -243,20 +245,35 @@ def record_statuses(
     statuses: Sequence[StatusRecord],
     callbacks: Sequence[tuple[str, str, str]],
     now: float,
-) -> None:
-    """Run inside ``write``: a delivery's statuses and callback resolutions,
-    one prepared statement each (``executemany`` binds rows in C)."""
+) -> list[bool]:
+    """Run inside ``write``: a delivery's statuses and callback resolutions.
+
+    Returns, per status, whether this call recorded it first (the unique
+    ``(message_id, status)`` index decides; a pair repeated within
+    ``statuses`` is first only at its first position). Sends and callbacks
+    move only for first-recorded statuses: a re-delivery writes nothing.
+    """
+    inserted: set[tuple[str, str]] = set()
+    for start in range(0, len(statuses), _STATUS_ROWS):
+        chunk = statuses[start : start + _STATUS_ROWS]
+        params: list[object] = []
+        for s in chunk:
+            params.extend(
+                (s.message_id, s.status, s.timestamp, s.phone_number_id, s.error_code, s.category)
+            )
+        sql = _INSERT_STATUSES.format(", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)))
+        inserted.update((row[0], row[1]) for row in db.execute(sql, params))
+    first = first_recorded(statuses, inserted)
     db.executemany(
-        _INSERT_STATUS,
+        _ADVANCE_BY_MESSAGE,
         [
-            (s.message_id, s.status, s.timestamp, s.phone_number_id, s.error_code, s.category)
-            for s in statuses
+            {"status": s.status, "message_id": s.message_id}
+            for s, is_first in zip(statuses, first, strict=True)
+            if is_first
         ],
     )
-    db.executemany(
-        _ADVANCE_BY_MESSAGE, [{"status": s.status, "message_id": s.message_id} for s in statuses]
-    )
-    if callbacks:
+    resolutions = [c for c in callbacks if (c[1], c[2]) in inserted]
+    if resolutions:
         db.executemany(
             _RESOLVE_BY_CALLBACK,
             [
@@ -267,6 +284,7 @@ def record_statuses(
                     "now": now,
                     "key": key,
                 }
-                for key, message_id, status in callbacks
+                for key, message_id, status in resolutions
             ],
         )
+    return first

@@ -304,8 +304,11 @@ async def test_a_delivery_of_statuses_is_recorded_in_one_call_and_only_once(
         StatusRecord("wamid.K", "delivered", 101, "pn"),
         StatusRecord("wamid.L", "sent", 100, "pn"),
     ]
-    for _ in range(2):  # Meta re-delivers: the repeat changes nothing
+    firsts = [  # Meta re-delivers: the repeat changes nothing and says so
         await state_store.record_statuses(statuses, [("k", "wamid.K", "delivered")], now=30.0)
+        for _ in range(2)
+    ]
+    assert firsts == [[True, True, True], [False, False, False]]
     resolved = await state_store.get_send("k")
     assert resolved is not None
     assert (resolved.state, resolved.message_id, resolved.delivery_status) == (
@@ -314,7 +317,23 @@ async def test_a_delivery_of_statuses_is_recorded_in_one_call_and_only_once(
         "delivered",
     )
     assert await state_store.status_counts(since=0) == {"sent": 2, "delivered": 1}
-    await state_store.record_statuses([], [], now=31.0)  # an empty delivery is fine
+    assert await state_store.record_statuses([], [], now=31.0) == []  # an empty delivery is fine
+
+
+async def test_a_status_repeated_within_a_delivery_is_first_once(state_store: StateStore) -> None:
+    sent = StatusRecord("wamid.R", "sent", 100, "pn")
+    read = StatusRecord("wamid.R", "read", 101, "pn")
+    assert await state_store.record_statuses([sent, read, sent], [], now=1.0) == [True, True, False]
+    assert await state_store.status_counts(since=0) == {"sent": 1, "read": 1}
+
+
+async def test_concurrent_deliveries_of_one_status_record_it_once(state_store: StateStore) -> None:
+    statuses = [StatusRecord(f"wamid.C{i}", "delivered", 100, "pn") for i in range(20)]
+    results = await asyncio.gather(
+        *(state_store.record_statuses(statuses, [], now=1.0) for _ in range(6))
+    )
+    # Each status is first in exactly one of the six deliveries.
+    assert [sum(r[i] for r in results) for i in range(20)] == [1] * 20
 
 
 async def test_purge_drops_old_finished_sends_and_keeps_open_ones(state_store: StateStore) -> None:

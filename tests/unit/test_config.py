@@ -88,6 +88,7 @@ def test_negative_send_rate_names_the_setting() -> None:
         ("WA_SIDECAR_WEBHOOK_RATE_LIMIT", "lots"),
         ("WA_SIDECAR_UVLOOP", "maybe"),
         ("WA_SIDECAR_AUTH_FILE", "/does/not/exist.yaml"),
+        ("WA_SIDECAR_RETENTION_DAYS", "3"),  # shorter than the 7-day dedup TTL
     ],
 )
 def test_bad_values_fail_naming_the_setting(var: str, value: str) -> None:
