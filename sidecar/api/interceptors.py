@@ -26,6 +26,10 @@ method), for unary and streaming handlers alike. Per call it
   (``to_masked``) and, from the response, ``outcome``, ``message_id`` and the
   refusal ``reason``; streams add the number of ``responses``.
 
+Each wrapped handler also decodes tolerantly (``api/decoding.py``): request
+bytes that are no valid message answer INVALID_ARGUMENT naming ``request``,
+not grpc's UNKNOWN (unary) or INTERNAL (inside a stream).
+
 Health and reflection calls are neither traced nor measured (probes would
 drown the data); unknown methods (UNIMPLEMENTED by gRPC itself) have no
 handler to wrap. Synchronous handlers are passed through unwrapped.
@@ -51,6 +55,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode
 
+from sidecar.api import decoding
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2
 from sidecar.api.consent import actor_of
 from sidecar.redact import mask_number
@@ -137,14 +142,14 @@ class ServerTelemetry(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # unty
                 continue
             new: Callable[[Any, Any], Any]
             if inspect.isasyncgenfunction(behavior):
-                new = self._wrap_generator(method, behavior)
+                new = self._wrap_generator(method, decoding.checked(kind, behavior))
             elif inspect.iscoroutinefunction(behavior):
-                new = self._wrap_coroutine(method, behavior)
+                new = self._wrap_coroutine(method, decoding.checked(kind, behavior))
             else:
                 return handler
             return factory(
                 new,
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=decoding.tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler

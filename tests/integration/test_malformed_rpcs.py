@@ -1,0 +1,188 @@
+"""Malformed and fuzzed RPCs never crash the process nor answer INTERNAL (SPEC §9).
+
+A real sidecar process; requests go over real gRPC: bytes that are not a
+protobuf message at all (every method of the three services), then
+hypothesis-generated requests that decode but carry arbitrary values. Only
+``Check`` is fuzzed on the send side (no message leaves the sidecar), and the
+webhook and consent reads that have no side effects beyond the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sidecar.api._gen.wasidecar.v1 import (
+    consent_pb2,
+    consent_pb2_grpc,
+    send_pb2,
+    send_pb2_grpc,
+    verify_pb2,
+    verify_pb2_grpc,
+)
+from sidecar.testing import SidecarProcess
+from sidecar.whatsapp.simulator import SimulatorHandle
+
+pytestmark = pytest.mark.integration
+
+SERVICES = (
+    send_pb2.DESCRIPTOR.services_by_name["SendService"],
+    verify_pb2.DESCRIPTOR.services_by_name["VerifyService"],
+    consent_pb2.DESCRIPTOR.services_by_name["ConsentService"],
+)
+# Bytes no protobuf parser accepts: a field with wire type 7, a length that runs
+# past the end, a truncated varint.
+GARBAGE = (b"\xff\xff\xff", b"\x0a\xff\x01", b"\x08\x80\x80\x80")
+SERVER_FAULTS = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+async def _call_raw(
+    channel: grpc.aio.Channel, path: str, method: Any, body: bytes
+) -> grpc.StatusCode:
+    try:
+        if method.client_streaming:
+            call = channel.stream_stream(path)()
+            await call.write(body)
+            await call.done_writing()
+            while await call.read() is not grpc.aio.EOF:
+                pass
+        elif method.server_streaming:
+            async for _ in channel.unary_stream(path)(body):
+                pass
+        else:
+            await channel.unary_unary(path)(body)
+    except grpc.aio.AioRpcError as err:
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (path, err.details())
+        assert err.details() == f"request: not a valid {method.input_type.full_name} message"
+        return err.code()
+    return grpc.StatusCode.OK
+
+
+async def test_bytes_that_are_no_message_answer_invalid_argument_on_every_method(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    async with SidecarProcess(tmp_path, graph_url=simulator.url) as proc:
+        codes = [
+            await _call_raw(proc.channel, f"/{service.full_name}/{method.name}", method, body)
+            for service in SERVICES
+            for method in service.methods
+            for body in GARBAGE
+        ]
+        assert set(codes) == {grpc.StatusCode.INVALID_ARGUMENT}
+        assert len(codes) == sum(len(s.methods) for s in SERVICES) * len(GARBAGE)
+        reply = await health_pb2_grpc.HealthStub(proc.channel).Check(
+            health_pb2.HealthCheckRequest()
+        )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    assert "unhandled error" not in proc.log_text()
+
+
+# ------------------------------------------------------------ decoded but hostile
+
+_text = st.text(max_size=40) | st.sampled_from(["", "+16505551234", "+1650", "STOP", "\x00"])
+_enum = st.integers(min_value=-5, max_value=40)
+_params = st.lists(st.builds(send_pb2.TemplateParameter, type=_text, text=_text), max_size=3)
+_template = st.builds(
+    send_pb2.Template,
+    name=_text,
+    language=st.builds(send_pb2.TemplateLanguage, code=_text),
+    components=st.lists(
+        st.builds(
+            send_pb2.TemplateComponent,
+            type=_text,
+            sub_type=_text,
+            index=st.integers(min_value=-3, max_value=2**31 - 1),
+            parameters=_params,
+        ),
+        max_size=3,
+    ),
+)
+
+
+@st.composite
+def send_requests(draw: st.DrawFn) -> send_pb2.SendRequest:
+    req = send_pb2.SendRequest(
+        idempotency_key=draw(_text),
+        to=draw(_text),
+        category=draw(_enum),
+        phone_number_id=draw(_text),
+        message_json=draw(_text | st.sampled_from(['{"type":"text"}', "[]", "{"])),
+    )
+    body = draw(st.sampled_from(["none", "text", "template", "both"]))
+    if body in ("text", "both"):
+        req.text.CopyFrom(send_pb2.TextBody(body=draw(_text), preview_url=draw(st.booleans())))
+    if body in ("template", "both"):
+        req.template.CopyFrom(draw(_template))
+    for key, value in draw(st.dictionaries(_text, _text, max_size=3)).items():
+        req.tags[key] = value
+    return req
+
+
+_webhooks = st.builds(
+    verify_pb2.WebhookRequest,
+    body=st.binary(max_size=300) | st.sampled_from([b"{}", b'{"entry":[{"changes":[{}]}]}']),
+    signature=_text | st.just("sha256=" + "0" * 64),
+    remote_ip=_text | st.sampled_from(["173.252.88.1", "::1", "999.1.1.1"]),
+    headers=st.dictionaries(_text, _text, max_size=3),
+)
+_consent_reads = st.builds(consent_pb2.GetRequest, phone_number=_text)
+
+
+def _no_server_fault(call: Any, request: Any) -> None:
+    try:
+        call(request, timeout=10)
+    except grpc.RpcError as err:
+        code = err.code()  # type: ignore[attr-defined]
+        assert code not in SERVER_FAULTS, (code, err.details())  # type: ignore[attr-defined]
+
+
+@FUZZ
+@given(request=send_requests())
+def _fuzz_check(channel: grpc.Channel, request: send_pb2.SendRequest) -> None:
+    _no_server_fault(send_pb2_grpc.SendServiceStub(channel).Check, request)
+
+
+@FUZZ
+@given(request=_webhooks)
+def _fuzz_webhook(channel: grpc.Channel, request: verify_pb2.WebhookRequest) -> None:
+    _no_server_fault(verify_pb2_grpc.VerifyServiceStub(channel).VerifyWebhook, request)
+
+
+@FUZZ
+@given(request=_consent_reads)
+def _fuzz_consent(channel: grpc.Channel, request: consent_pb2.GetRequest) -> None:
+    _no_server_fault(consent_pb2_grpc.ConsentServiceStub(channel).Get, request)
+
+
+def _fuzz_all(address: str) -> None:
+    with grpc.insecure_channel(address) as channel:
+        _fuzz_check(channel)
+        _fuzz_webhook(channel)
+        _fuzz_consent(channel)
+
+
+async def test_fuzzed_requests_get_an_answer_never_a_server_fault(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    async with SidecarProcess(tmp_path, graph_url=simulator.url) as proc:
+        # Hypothesis drives a blocking channel; the event loop stays free.
+        await asyncio.to_thread(_fuzz_all, proc.grpc_addr)
+        reply = await health_pb2_grpc.HealthStub(proc.channel).Check(
+            health_pb2.HealthCheckRequest()
+        )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        # Nothing was sent: Check and the webhook path never call Graph.
+        assert simulator.state.stats.received == 0
+    assert "unhandled error" not in proc.log_text()
