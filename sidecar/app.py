@@ -39,6 +39,7 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2_grpc,
 )
 from sidecar.api.consent import ConsentServicer
+from sidecar.api.health import HealthService
 from sidecar.api.ingress import add_ingress_routes
 from sidecar.api.interceptors import ServerTelemetry
 from sidecar.api.send import SendServicer
@@ -325,13 +326,13 @@ def _status(serving: bool) -> Any:
     )
 
 
-async def _set_health(servicer: health.aio.HealthServicer, serving: bool) -> None:
+async def _set_health(servicer: HealthService, serving: bool) -> None:
     for name in ("", *SERVICE_NAMES, *STORE_COMPONENTS):
         await servicer.set(name, _status(serving))
 
 
 def _start_workers(
-    runtime: Runtime, stop: asyncio.Event, health_servicer: health.aio.HealthServicer
+    runtime: Runtime, stop: asyncio.Event, health_servicer: HealthService
 ) -> list[asyncio.Task[None]]:
     """Background work beside the RPCs: retention, store probes (gauge and
     the ``wasidecar.store.*`` health components), and outbox dispatch unless
@@ -408,7 +409,7 @@ async def serve(
         runtime = await build_runtime(settings)
         stack.push_async_callback(runtime.close)
         ready = asyncio.Event()
-        health_servicer = health.aio.HealthServicer()
+        health_servicer = HealthService()
         await _set_health(health_servicer, False)
         server = grpc.aio.server(
             options=_grpc_options(settings), interceptors=[_instrument(runtime, tracing)]
@@ -455,7 +456,9 @@ async def serve(
         await stop.wait()
         log.info("draining", extra={"event": "draining", "grace_s": settings.shutdown_grace})
         ready.clear()
-        await _set_health(health_servicer, False)
+        # NOT_SERVING everywhere, and Watch streams end (they would hold the
+        # drain to its full grace); in-flight calls get the grace period.
+        await health_servicer.drain()
         await server.stop(settings.shutdown_grace)
         if health_server is not None:
             await health_server.stop(0)

@@ -103,6 +103,32 @@ async def test_sigterm_lets_the_in_flight_call_finish_then_exits_zero(
         assert await proc.wait() == 0
 
 
+async def test_a_watching_client_sees_not_serving_and_does_not_hold_the_drain(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    grace = 60.0  # a Watch stream left open would keep the process this long
+    async with SidecarProcess(
+        tmp_path, {"WA_SIDECAR_SHUTDOWN_GRACE": str(grace)}, graph_url=simulator.url
+    ) as proc:
+        health = health_pb2_grpc.HealthStub(proc.channel)
+        watches = [
+            health.Watch(health_pb2.HealthCheckRequest(service=name))
+            for name in ("", "wasidecar.v1.SendService", "wasidecar.store.state")
+        ]
+        for watch in watches:
+            first = await watch.read()
+            assert first.status == health_pb2.HealthCheckResponse.SERVING
+        proc.signal(signal.SIGTERM)
+        for watch in watches:
+            rest = []
+            while (reply := await watch.read()) is not grpc.aio.EOF:  # the stream ends
+                rest.append(reply.status)
+            assert rest == [health_pb2.HealthCheckResponse.NOT_SERVING]
+            assert await watch.code() == grpc.StatusCode.OK
+        # Exits well inside the grace period (the open streams held it to 60 s).
+        assert await proc.wait(timeout=grace / 3) == 0
+
+
 @pytest.mark.parametrize(
     ("var", "value"),
     [
