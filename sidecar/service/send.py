@@ -157,19 +157,22 @@ class Sender:
         decision, _ = await self._decide(cmd, self._d.directory.indexes(cmd.to), consume=False)
         return decision
 
-    async def _lookup(self, cmd: SendCommand, idx: Indexes) -> _Lookup:
-        """The subject and its consent snapshot, in one store hop when the
-        subject is cached or unknown (lookups issued together travel together)."""
+    async def _lookup(
+        self, cmd: SendCommand, idx: Indexes, key: str | None = None
+    ) -> tuple[SendRecord | None, _Lookup]:
+        """The send recorded under ``key`` (when given), the subject and its
+        consent snapshot: one store operation, plus one more only at the first
+        sight in this process of a subject the store already holds."""
         d = self._d
         subject = d.directory.cached(idx)
-        if subject is not None:
-            return subject, await d.state.snapshot(subject.id, idx.full)
-        subject, snap = await asyncio.gather(
-            d.directory.find(cmd.to, idx), d.state.snapshot(None, idx.full)
+        ctx = await d.state.prepare_send(
+            key, subject.id if subject else None, None if subject else idx.blind, idx.full
         )
-        if subject is not None:  # first sight of a known subject in this process
-            snap = await d.state.snapshot(subject.id, idx.full)
-        return subject, snap
+        if subject is None and ctx.existing is None:
+            subject = d.directory.pick(cmd.to, idx, ctx.candidates)
+            if subject is not None:
+                return None, (subject, await d.state.snapshot(subject.id, idx.full))
+        return ctx.existing, (subject, ctx.snapshot)
 
     async def _decide(
         self,
@@ -196,7 +199,7 @@ class Sender:
         """Consent → window → validator → quota; the first refusal wins."""
         d = self._d
         try:
-            subject, snap = looked_up or await self._lookup(cmd, idx)
+            subject, snap = looked_up or (await self._lookup(cmd, idx))[1]
             current = {category: action.value for category, action in snap.current.items()}
             decision = decide_consent(self._s.rules, cmd.category, snap.suppressed, current)
             if not decision.allowed:
@@ -252,9 +255,7 @@ class Sender:
         looked_up: _Lookup | None = None
         if cmd.key_given:
             try:
-                existing, looked_up = await asyncio.gather(
-                    d.state.get_send(cmd.key), self._lookup(cmd, idx)
-                )
+                existing, looked_up = await self._lookup(cmd, idx, cmd.key)
             except StoreUnavailable:
                 self._count(cmd, Outcome.REJECTED, _STORE_DOWN.reason)
                 return rejected(cmd.key, _STORE_DOWN)

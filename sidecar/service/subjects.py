@@ -90,10 +90,15 @@ class SubjectDirectory:
         if cached is not None:
             self._subjects.move_to_end(idx.full)
             return cached
+        return self.pick(e164, idx, await self._state.subjects_by_index(idx.blind))
+
+    def pick(self, e164: str, indexes: Indexes, candidates: list[Subject]) -> Subject | None:
+        """The candidate (subjects sharing the blind index) holding ``e164``,
+        remembered for next time; None if none does."""
         same = self._is(e164)
-        for candidate in await self._state.subjects_by_index(idx.blind):
+        for candidate in candidates:
             if same(candidate):
-                _remember(self._subjects, idx.full, candidate)
+                _remember(self._subjects, indexes.full, candidate)
                 return candidate
         return None
 

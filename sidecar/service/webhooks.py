@@ -240,8 +240,8 @@ class WebhookHandler:
         new = tuple(a for a, is_first in zip(applied, fresh, strict=True) if is_first)
         # Count per label set, then touch each metric child once (not per event).
         kinds = Counter(
-            (_kind(a.event), "false" if first else "true")
-            for a, first in zip(applied, fresh, strict=True)
+            (_kind(a.event), "false" if is_first else "true")
+            for a, is_first in zip(applied, fresh, strict=True)
         )
         for (kind, duplicate), count in kinds.items():
             d.metrics.webhook_events.labels(kind, duplicate).inc(count)

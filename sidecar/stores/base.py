@@ -162,6 +162,15 @@ class SendRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SendContext:
+    """What a send or a check reads before its decision (``prepare_send``)."""
+
+    existing: SendRecord | None
+    candidates: list[Subject]
+    snapshot: ConsentSnapshot
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetterRecord:
     id: str
     key: str
@@ -436,3 +445,15 @@ class StateStore(
         ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def prepare_send(
+        self,
+        key: str | None,
+        subject_id: str | None,
+        blind_index: str | None,
+        suppression_index: str,
+    ) -> SendContext:
+        """In one round trip: the send recorded under ``key`` (None: not
+        asked), the subject candidates under ``blind_index`` (None: not asked)
+        and ``snapshot(subject_id, suppression_index)``."""
+        ...

@@ -16,6 +16,7 @@ violations and misuse are bugs and propagate unchanged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -27,6 +28,7 @@ from sidecar.stores.base import (
     ConsentRecord,
     ConsentSnapshot,
     DeadLetterRecord,
+    SendContext,
     SendRecord,
     SendState,
     StatusRecord,
@@ -153,6 +155,21 @@ class PostgresStateStore:
     async def snapshot(self, subject_id: str | None, suppression_index: str) -> ConsentSnapshot:
         rows = await self._link.fetch(sql.SNAPSHOT, suppression_index, subject_id)
         return ConsentSnapshot(*sql.snapshot_parts(rows))
+
+    async def prepare_send(
+        self,
+        key: str | None,
+        subject_id: str | None,
+        blind_index: str | None,
+        suppression_index: str,
+    ) -> SendContext:
+        """The reads run concurrently on pooled connections (one round trip)."""
+        existing, candidates, snap = await asyncio.gather(
+            self.get_send(key) if key is not None else _none(),
+            self.subjects_by_index(blind_index) if blind_index is not None else _no_subjects(),
+            self.snapshot(subject_id, suppression_index),
+        )
+        return SendContext(existing, candidates, snap)
 
     async def suppress(self, suppression_index: str, categories: Sequence[str], now: float) -> None:
         await self._link.execute(sql.SUPPRESS, suppression_index, list(categories), now)
@@ -424,3 +441,11 @@ class PostgresDedupStore:
 
     async def close(self) -> None:
         return None
+
+
+async def _none() -> None:
+    return None
+
+
+async def _no_subjects() -> list[Subject]:
+    return []

@@ -25,6 +25,7 @@ from sidecar.stores.base import (
     ConsentRecord,
     ConsentSnapshot,
     DeadLetterRecord,
+    SendContext,
     SendRecord,
     SendState,
     StatusRecord,
@@ -112,6 +113,18 @@ class SqliteStateStore:
 
     async def snapshot(self, subject_id: str | None, suppression_index: str) -> ConsentSnapshot:
         return await self._link.run(sql.snapshot, subject_id, suppression_index)
+
+    async def prepare_send(
+        self,
+        key: str | None,
+        subject_id: str | None,
+        blind_index: str | None,
+        suppression_index: str,
+    ) -> SendContext:
+        """One operation on the worker thread: no task per read."""
+        return await self._link.run(
+            sql.prepare_send, key, subject_id, blind_index, suppression_index
+        )
 
     async def suppress(self, suppression_index: str, categories: Sequence[str], now: float) -> None:
         await self._link.write(sql.suppress, suppression_index, categories, now)

@@ -24,10 +24,11 @@ from sidecar.stores.base import (
     ConsentAction,
     ConsentRecord,
     ConsentSnapshot,
+    SendContext,
     Subject,
     SubjectData,
 )
-from sidecar.stores.sqlite_send_sql import SEND_SELECT, send_from_row
+from sidecar.stores.sqlite_send_sql import SEND_SELECT, get_send, send_from_row
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -227,6 +228,20 @@ def snapshot(
         else:
             suppressed.add(category)
     return ConsentSnapshot(frozenset(suppressed), current)
+
+
+def prepare_send(
+    db: sqlite3.Connection,
+    key: str | None,
+    subject_id: str | None,
+    blind_index: str | None,
+    suppression_index: str,
+) -> SendContext:
+    return SendContext(
+        get_send(db, key) if key is not None else None,
+        subjects_by_index(db, blind_index) if blind_index is not None else [],
+        snapshot(db, subject_id, suppression_index),
+    )
 
 
 def suppress(

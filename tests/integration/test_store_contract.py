@@ -175,6 +175,29 @@ async def test_snapshot_without_a_subject_reads_suppression_only(state_store: St
     assert snap.current == {}
 
 
+async def test_prepare_send_reads_record_candidates_and_snapshot_at_once(
+    state_store: StateStore,
+) -> None:
+    nothing = await state_store.prepare_send("k", None, "bi-1", "sup")
+    assert (nothing.existing, nothing.candidates) == (None, [])
+    assert nothing.snapshot == await state_store.snapshot(None, "sup")
+
+    s = await new_subject(state_store)
+    await state_store.append_consent(consent(s.id, GRANT, 1.0), "sup", lift_suppression=False)
+    await state_store.suppress("sup", ["UTILITY"], now=1.0)
+    await state_store.begin_send(send("k"))
+    # First sight of the number: candidates by blind index, suppression only.
+    first = await state_store.prepare_send("k", None, "bi-1", "sup")
+    assert first.existing == await state_store.get_send("k")
+    assert first.candidates == [s]
+    assert first.snapshot == await state_store.snapshot(None, "sup")
+    # Subject known: its consent too; neither key nor blind index asked.
+    known = await state_store.prepare_send(None, s.id, None, "sup")
+    assert (known.existing, known.candidates) == (None, [])
+    assert known.snapshot.current == {"MARKETING": GRANT}
+    assert known.snapshot.suppressed == {"UTILITY"}
+
+
 async def test_unsuppress_removes_only_the_named_categories(state_store: StateStore) -> None:
     await state_store.suppress("sup", ["MARKETING", "UTILITY"], now=1.0)
     await state_store.suppress("other", ["MARKETING"], now=1.0)
