@@ -206,9 +206,15 @@ def _json_object(text: str, field: str, limit: int) -> dict[str, Any]:
 
 
 def send_command(
-    req: send_pb2.SendRequest, default_phone_number_id: str, *, key_required: bool = False
+    req: send_pb2.SendRequest,
+    default_phone_number_id: str,
+    *,
+    key_required: bool = False,
+    build_body: bool = True,
 ) -> SendCommand:
-    """Validate a SendRequest and build the Graph body once."""
+    """Validate a SendRequest and build the Graph body once (``Check`` needs
+    the validation, not the body: ``build_body=False`` leaves ``body`` and
+    ``content`` empty)."""
     key = req.idempotency_key
     if len(key) > MAX_KEY or (key and not key.isprintable()):
         raise InvalidRequest("idempotency_key", f"at most {MAX_KEY} printable characters")
@@ -253,6 +259,19 @@ def send_command(
         if len(k) > 64 or len(v) > MAX_TAG_CHARS:
             raise InvalidRequest("tags", "keys ≤ 64 and values ≤ 256 characters")
     free_form = message["type"] != "template"
+    if not build_body:
+        return SendCommand(
+            key=key,
+            key_given=bool(key),
+            to=to,
+            category=cat,
+            free_form=free_form,
+            phone_number_id=pnid,
+            body=b"",
+            content=b"",
+            dry_run=req.dry_run,
+            tags={},
+        )
     # One serialisation serves both the fingerprint (content without the key)
     # and the Graph body (the same bytes plus biz_opaque_callback_data).
     envelope = json.dumps(

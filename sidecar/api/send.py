@@ -39,7 +39,7 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
 
     @unary
     async def Check(self, request: send_pb2.SendRequest, context: Any) -> common_pb2.Decision:
-        cmd = convert.send_command(request, self._pnid)
+        cmd = convert.send_command(request, self._pnid, build_body=False)
         return convert.decision_pb(await self._sender.check(cmd))
 
     @stream
