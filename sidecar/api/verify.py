@@ -41,12 +41,15 @@ class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
                 reason=convert.REJECTION_TO_PB[outcome.rejection],
                 detail=outcome.detail,
             )
-        return verify_pb2.WebhookResult(
+        result = verify_pb2.WebhookResult(
             valid=True,
             duplicate=outcome.duplicate,
-            events=[convert.event_pb(a) for a in outcome.events],
             duplicate_events=outcome.duplicate_events,
         )
+        add = result.events.add
+        for applied in outcome.events:
+            add(**convert.event_fields(applied))
+        return result
 
     @unary
     async def VerifySubscription(

@@ -343,6 +343,32 @@ async def test_a_delivery_of_statuses_is_recorded_in_one_call_and_only_once(
     assert await state_store.record_statuses([], [], now=31.0) == []  # an empty delivery is fine
 
 
+async def test_a_mixed_delivery_moves_each_send_by_key_or_message_id(
+    state_store: StateStore,
+) -> None:
+    # k: done, resolved through its callback key; m: done, no callback (message
+    # id only); d: in doubt, no message id yet; wamid.X: not a send of ours.
+    await state_store.begin_sends([send("k"), send("m"), send("d", owner="crashed")])
+    await state_store.finish_send("k", "sent", "wamid.K", b"", 20.0)
+    await state_store.finish_send("m", "sent", "wamid.M", b"", 20.0)
+    statuses = [
+        StatusRecord("wamid.K", "read", 102, "pn"),
+        StatusRecord("wamid.K", "delivered", 101, "pn"),
+        StatusRecord("wamid.M", "delivered", 101, "pn"),
+        StatusRecord("wamid.D", "sent", 100, "pn"),
+        StatusRecord("wamid.X", "delivered", 101, "pn"),
+    ]
+    callbacks = [("k", "wamid.K", "read"), ("k", "wamid.K", "delivered"), ("d", "wamid.D", "sent")]
+    assert await state_store.record_statuses(statuses, callbacks, now=30.0) == [True] * 5
+    got = {key: await state_store.get_send(key) for key in ("k", "m", "d")}
+    assert {key: (r.state, r.message_id, r.delivery_status) for key, r in got.items() if r} == {
+        "k": (SendState.DONE, "wamid.K", "read"),  # a late "delivered" does not move it back
+        "m": (SendState.DONE, "wamid.M", "delivered"),
+        "d": (SendState.DONE, "wamid.D", "sent"),
+    }
+    assert got["d"] is not None and got["d"].outcome == OUTCOME_SENT
+
+
 async def test_a_status_repeated_within_a_delivery_is_first_once(state_store: StateStore) -> None:
     sent = StatusRecord("wamid.R", "sent", 100, "pn")
     read = StatusRecord("wamid.R", "read", 101, "pn")
