@@ -148,6 +148,28 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
             next_page_token=sends[-1].key if len(sends) == limit else "",
         )
 
+    @unary
+    async def ResolveInDoubt(
+        self, request: send_pb2.ResolveInDoubtRequest, context: Any
+    ) -> send_pb2.SendResponse:
+        key = _key(request.idempotency_key)
+        resolution = request.resolution
+        if resolution not in _RESOLUTIONS:
+            raise InvalidRequest(
+                "resolution", "IN_DOUBT_RESOLUTION_SENT or IN_DOUBT_RESOLUTION_NOT_SENT"
+            )
+        sent = resolution == send_pb2.IN_DOUBT_RESOLUTION_SENT
+        if request.message_id and not sent:
+            raise InvalidRequest("message_id", "only with IN_DOUBT_RESOLUTION_SENT")
+        if len(request.message_id) > _MAX_MESSAGE_ID:
+            raise InvalidRequest("message_id", f"at most {_MAX_MESSAGE_ID} characters")
+        result = await self._review.resolve_in_doubt(key, sent, request.message_id)
+        return convert.send_response(result)
+
+
+_RESOLUTIONS = frozenset((send_pb2.IN_DOUBT_RESOLUTION_SENT, send_pb2.IN_DOUBT_RESOLUTION_NOT_SENT))
+_MAX_MESSAGE_ID = 256
+
 
 def _key(value: str) -> str:
     if not value:

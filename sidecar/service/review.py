@@ -9,6 +9,9 @@ requeue that policy refuses puts the dead letter back.
 An in-doubt send is an IN_FLIGHT record of an incarnation that crashed
 during the Graph call: it is listed here and never resent; the status
 webhook that carries its key back resolves it (``service/webhooks.py``).
+When no webhook will come (Meta never got it, or its webhooks go to another
+app), a person resolves it here: ``resolve_in_doubt`` records SENT or
+FAILED as the key's outcome, and only for a send that is still in doubt.
 
     review = Review(sender, state, cipher)
     letters = await review.dead_letters(limit=100)
@@ -26,11 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sidecar.crypto.fields import FieldCipher, aad
-from sidecar.errors import NotFound
+from sidecar.errors import NotFound, PreconditionFailed
 from sidecar.policy.types import Category, ErrorClass
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult
 from sidecar.service.send import Sender
-from sidecar.stores.base import DeadLetterRecord, StateStore
+from sidecar.stores.base import DeadLetterRecord, SendRecord, SendState, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,41 @@ class Review:
             for r in records
         ]
 
+    async def resolve_in_doubt(self, key: str, sent: bool, message_id: str = "") -> SendResult:
+        """Close an in-doubt send: ``sent`` → OUTCOME_SENT (with ``message_id``
+        when known), else OUTCOME_FAILED, not retryable. Raises ``NotFound``
+        for an unknown key and ``PreconditionFailed`` for a send that is not
+        in doubt (finished, queued, or live in this process)."""
+        record = await self._state.get_send(key)
+        if record is None:
+            raise NotFound(f"send {key!r} not found")
+        if record.state is SendState.IN_FLIGHT and record.owner != self._sender.owner:
+            result = (
+                SendResult(key, Outcome.SENT, message_id=message_id or record.message_id)
+                if sent
+                else SendResult(key, Outcome.FAILED, error=_NOT_SENT)
+            )
+            if await self._state.resolve_in_doubt(
+                key,
+                self._sender.owner,
+                result.outcome.value,
+                message_id if sent else "",
+                result.to_json(),
+                self._clock(),
+            ):
+                log.info(
+                    "in-doubt send resolved",
+                    extra={
+                        "event": "in_doubt_resolved",
+                        "idempotency_key": key,
+                        "outcome": result.outcome.value,
+                    },
+                )
+                return result
+            record = await self._state.get_send(key) or record  # resolved meanwhile
+        why = _why_not(record, self._sender.owner)
+        raise PreconditionFailed(f"send {key!r} is not in doubt: {why}")
+
     async def requeue(self, dead_letter_id: str) -> tuple[SendResult, bool]:
         """Send a dead letter again; ``(result, requeued)`` — False when policy
         refused it now and the dead letter was put back."""
@@ -121,6 +159,24 @@ class Review:
         while await self._state.get_send(f"{base}#r{n}") is not None:
             n += 1
         return f"{base}#r{n}"
+
+
+_NOT_SENT = SendFailure(
+    code=0,
+    error_class=ErrorClass.PERMANENT,
+    retryable=False,
+    message="resolved in review: Meta never received this send",
+)
+
+
+def _why_not(record: SendRecord, owner: str) -> str:
+    if record.state is SendState.DONE:
+        return "it has finished"
+    if record.state is SendState.QUEUED:
+        return "it waits in the outbox"
+    if record.owner == owner:
+        return "this sidecar is sending it now"
+    return "it changed while being resolved"
 
 
 def _dead_letter(r: DeadLetterRecord) -> DeadLetter:

@@ -320,6 +320,15 @@ class SendStore(Protocol):
         """IN_FLIGHT records not owned by ``owner`` (a crashed incarnation)."""
         ...
 
+    async def resolve_in_doubt(
+        self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> bool:
+        """Finish ``key`` like ``finish_send`` only if it is in doubt (IN_FLIGHT
+        and not owned by ``owner``); False otherwise (unknown, done, queued,
+        live in ``owner``, or resolved meanwhile). ``message_id`` "" keeps
+        the stored one."""
+        ...
+
     async def resolve_by_callback(
         self, key: str, message_id: str, delivery_status: str, now: float
     ) -> bool:

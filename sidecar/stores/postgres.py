@@ -259,6 +259,16 @@ class PostgresStateStore:
         rows = await self._link.fetch(sql.LIST_IN_DOUBT, after_key, owner, limit)
         return [sql.send_from_row(r) for r in rows]
 
+    async def resolve_in_doubt(
+        self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> bool:
+        return (
+            await self._link.execute(
+                sql.RESOLVE_IN_DOUBT, key, owner, outcome, message_id, response, now
+            )
+            > 0
+        )
+
     async def resolve_by_callback(
         self, key: str, message_id: str, delivery_status: str, now: float
     ) -> bool:

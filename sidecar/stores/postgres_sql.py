@@ -179,6 +179,11 @@ MARK_IN_FLIGHT = (
 LIST_IN_DOUBT = (
     SEND_SELECT + " WHERE state = 'in_flight' AND key > $1 AND owner <> $2 ORDER BY key LIMIT $3"
 )
+RESOLVE_IN_DOUBT = (
+    "UPDATE sends SET state = 'done', outcome = $3,"
+    " message_id = CASE WHEN $4 = '' THEN message_id ELSE $4 END, response = $5, updated_at = $6"
+    " WHERE key = $1 AND state = 'in_flight' AND owner <> $2"
+)
 # Statuses arrive out of order; the delivery status only moves forward.
 _RANK = (
     "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3"

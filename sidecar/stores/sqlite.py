@@ -167,6 +167,13 @@ class SqliteStateStore:
     async def list_in_doubt(self, owner: str, limit: int, after_key: str = "") -> list[SendRecord]:
         return await self._link.run(sends.list_in_doubt, owner, limit, after_key)
 
+    async def resolve_in_doubt(
+        self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> bool:
+        return await self._link.write(
+            sends.resolve_in_doubt, key, owner, outcome, message_id, response, now
+        )
+
     async def resolve_by_callback(
         self, key: str, message_id: str, delivery_status: str, now: float
     ) -> bool:

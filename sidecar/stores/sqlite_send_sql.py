@@ -119,6 +119,24 @@ def list_in_doubt(
     return [send_from_row(r) for r in rows]
 
 
+def resolve_in_doubt(  # mirrors SendStore.resolve_in_doubt
+    db: sqlite3.Connection,
+    key: str,
+    owner: str,
+    outcome: str,
+    message_id: str,
+    response: bytes,
+    now: float,
+) -> bool:
+    cursor = db.execute(
+        "UPDATE sends SET state = 'done', outcome = ?,"
+        " message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, response = ?, updated_at = ?"
+        " WHERE key = ? AND state = 'in_flight' AND owner != ?",
+        (outcome, message_id, message_id, response, now, key, owner),
+    )
+    return cursor.rowcount > 0
+
+
 _RESOLVE_BY_CALLBACK = (
     # In an UPDATE every SET expression sees the old row, so both CASEs test
     # the state before this statement.

@@ -179,6 +179,9 @@ _CALLS = st.one_of(
     st.builds(send_pb2.RequeueDeadLetterRequest, id=_text).map(
         lambda r: ("SendService", "RequeueDeadLetter", r)
     ),
+    st.builds(
+        send_pb2.ResolveInDoubtRequest, idempotency_key=_text, resolution=_enum, message_id=_text
+    ).map(lambda r: ("SendService", "ResolveInDoubt", r)),
     _webhooks.map(lambda r: ("VerifyService", "VerifyWebhook", r)),
     st.builds(verify_pb2.SubscriptionRequest, mode=_text, verify_token=_text, challenge=_text).map(
         lambda r: ("VerifyService", "VerifySubscription", r)
@@ -245,7 +248,7 @@ async def test_fuzzed_requests_get_an_answer_never_a_server_fault(
         # Hypothesis drives a blocking channel; the event loop stays free.
         await asyncio.to_thread(_fuzz_all, proc.grpc_addr)
         assert sum(_CALLED.values()) >= 600, _CALLED
-        assert len(_CALLED) == 15  # every fuzzed method was reached
+        assert len(_CALLED) == 16  # every fuzzed method was reached
         reply = await health_pb2_grpc.HealthStub(proc.channel).Check(
             health_pb2.HealthCheckRequest()
         )

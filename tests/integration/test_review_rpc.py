@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -185,3 +186,68 @@ async def test_a_send_cut_off_by_kill_9_is_in_doubt_until_its_status_webhook(
         assert not (await stub.ListInDoubt(send_pb2.ListInDoubtRequest())).sends
         assert (await stub.Send(auth("doubt-1"))).outcome == send_pb2.OUTCOME_SENT
     assert simulator.state.stats.received == 1
+
+
+async def test_a_person_resolves_in_doubt_sends_whose_webhook_never_comes(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    other = "+16505550000"
+    simulator.state.add_fault(FaultRule(to=TO, latency_ms=800, count=1))
+    simulator.state.add_fault(FaultRule(to=other, latency_ms=800, count=1))
+    async with SidecarProcess(tmp_path, graph_url=simulator.url) as first:
+        stub = send_pb2_grpc.SendServiceStub(first.channel)
+        calls = [
+            asyncio.ensure_future(stub.Send(auth("doubt-a"))),
+            asyncio.ensure_future(stub.Send(auth("doubt-b", to=other))),
+        ]
+        await simulator.state.wait_received(2)  # both on the wire, neither answered
+        first.kill()
+        for call in calls:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await call
+
+    async with SidecarProcess(tmp_path, first.env, graph_url=simulator.url) as second:
+        stub = send_pb2_grpc.SendServiceStub(second.channel)
+        listed = await stub.ListInDoubt(send_pb2.ListInDoubtRequest())
+        assert [s.idempotency_key for s in listed.sends] == ["doubt-a", "doubt-b"]
+
+        def resolve(key: str, resolution: int, message_id: str = "") -> Any:
+            return stub.ResolveInDoubt(
+                send_pb2.ResolveInDoubtRequest(
+                    idempotency_key=key, resolution=resolution, message_id=message_id
+                )
+            )
+
+        bad = [
+            (("doubt-a", send_pb2.IN_DOUBT_RESOLUTION_UNSPECIFIED), "resolution"),
+            (("doubt-a", send_pb2.IN_DOUBT_RESOLUTION_NOT_SENT, "wamid.X"), "message_id"),
+            (("", send_pb2.IN_DOUBT_RESOLUTION_SENT), "idempotency_key"),
+        ]
+        for args, field in bad:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await resolve(*args)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert field in (err.value.details() or "")
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await resolve("no-such-key", send_pb2.IN_DOUBT_RESOLUTION_SENT)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+        not_sent = await resolve("doubt-a", send_pb2.IN_DOUBT_RESOLUTION_NOT_SENT)
+        assert not_sent.outcome == send_pb2.OUTCOME_FAILED
+        assert not not_sent.error.retryable
+        assert not_sent.error.error_class == common_pb2.ERROR_CLASS_PERMANENT
+        sent = await resolve("doubt-b", send_pb2.IN_DOUBT_RESOLUTION_SENT, "wamid.B")
+        assert (sent.outcome, sent.message_id) == (send_pb2.OUTCOME_SENT, "wamid.B")
+
+        assert not (await stub.ListInDoubt(send_pb2.ListInDoubtRequest())).sends
+        # The keys answer what was resolved, without sending again.
+        assert (await stub.Send(auth("doubt-a"))).outcome == send_pb2.OUTCOME_FAILED
+        again = await stub.Send(auth("doubt-b", to=other))
+        assert (again.outcome, again.message_id) == (send_pb2.OUTCOME_SENT, "wamid.B")
+        status = await stub.GetSendStatus(send_pb2.GetSendStatusRequest(idempotency_key="doubt-a"))
+        assert status.response.outcome == send_pb2.OUTCOME_FAILED
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await resolve("doubt-a", send_pb2.IN_DOUBT_RESOLUTION_SENT)
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "finished" in (err.value.details() or "")
+    assert simulator.state.stats.received == 2

@@ -298,6 +298,32 @@ async def test_a_callback_carrying_the_key_resolves_an_in_doubt_send(
     assert not await state_store.resolve_by_callback("unknown", "w", "sent", now=30.0)
 
 
+async def test_only_a_send_in_doubt_can_be_resolved_in_review(state_store: StateStore) -> None:
+    await state_store.begin_sends(
+        [
+            send("doubt", owner="crashed"),
+            send("doubt-with-id", owner="crashed", message_id="wamid.S"),
+            send("live", owner="me"),
+            send("queued", owner="crashed", state=SendState.QUEUED),
+            send("done", owner="crashed"),
+        ]
+    )
+    await state_store.finish_send("done", "sent", "wamid.D", b"", 20.0)
+    assert await state_store.resolve_in_doubt("doubt", "me", "failed", "", b"F", now=30.0)
+    assert await state_store.resolve_in_doubt("doubt-with-id", "me", "sent", "", b"S", now=30.0)
+    for key in ("doubt", "live", "queued", "done", "unknown"):  # "doubt" is resolved now
+        assert not await state_store.resolve_in_doubt(key, "me", "sent", "wamid.X", b"", now=31.0)
+    got = {key: await state_store.get_send(key) for key in ("doubt", "doubt-with-id", "done")}
+    assert {k: (r.state, r.outcome, r.message_id, r.response) for k, r in got.items() if r} == {
+        "doubt": (SendState.DONE, "failed", "", b"F"),
+        "doubt-with-id": (SendState.DONE, "sent", "wamid.S", b"S"),  # "" keeps the stored id
+        "done": (SendState.DONE, "sent", "wamid.D", b""),
+    }
+    assert await state_store.list_in_doubt("me", 10) == []
+    live = await state_store.get_send("live")
+    assert live is not None and live.state is SendState.IN_FLIGHT
+
+
 async def test_a_callback_on_a_finished_send_keeps_its_outcome(state_store: StateStore) -> None:
     await state_store.begin_send(send("k"))
     await state_store.finish_send("k", "failed", "wamid.K", b"", 20.0)

@@ -63,6 +63,35 @@ OUTCOME_QUEUED: Outcome.ValueType  # 7
 """Accepted into the outbox, not dispatched yet."""
 Global___Outcome: _TypeAlias = Outcome  # noqa: Y015
 
+class _InDoubtResolution:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InDoubtResolutionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InDoubtResolution.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    IN_DOUBT_RESOLUTION_UNSPECIFIED: _InDoubtResolution.ValueType  # 0
+    IN_DOUBT_RESOLUTION_SENT: _InDoubtResolution.ValueType  # 1
+    """Meta has the message (WhatsApp Manager shows it, or the user got it):
+    the key answers OUTCOME_SENT, with message_id when given.
+    """
+    IN_DOUBT_RESOLUTION_NOT_SENT: _InDoubtResolution.ValueType  # 2
+    """Meta never got it: the key answers OUTCOME_FAILED (error class
+    PERMANENT, not retryable); send again under a new key if still wanted.
+    """
+
+class InDoubtResolution(_InDoubtResolution, metaclass=_InDoubtResolutionEnumTypeWrapper): ...
+
+IN_DOUBT_RESOLUTION_UNSPECIFIED: InDoubtResolution.ValueType  # 0
+IN_DOUBT_RESOLUTION_SENT: InDoubtResolution.ValueType  # 1
+"""Meta has the message (WhatsApp Manager shows it, or the user got it):
+the key answers OUTCOME_SENT, with message_id when given.
+"""
+IN_DOUBT_RESOLUTION_NOT_SENT: InDoubtResolution.ValueType  # 2
+"""Meta never got it: the key answers OUTCOME_FAILED (error class
+PERMANENT, not retryable); send again under a new key if still wanted.
+"""
+Global___InDoubtResolution: _TypeAlias = InDoubtResolution  # noqa: Y015
+
 @_typing.final
 class TextBody(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -698,3 +727,29 @@ class ListInDoubtResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListInDoubtResponse: _TypeAlias = ListInDoubtResponse  # noqa: Y015
+
+@_typing.final
+class ResolveInDoubtRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    idempotency_key: _builtins.str
+    resolution: Global___InDoubtResolution.ValueType
+    message_id: _builtins.str
+    """The wamid, when known; only with IN_DOUBT_RESOLUTION_SENT."""
+    def __init__(
+        self,
+        *,
+        idempotency_key: _builtins.str = ...,
+        resolution: Global___InDoubtResolution.ValueType = ...,
+        message_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "message_id", b"message_id", "resolution", b"resolution"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveInDoubtRequest: _TypeAlias = ResolveInDoubtRequest  # noqa: Y015

@@ -80,6 +80,11 @@ class SendServiceStub:
                 request_serializer=wasidecar_dot_v1_dot_send__pb2.ListInDoubtRequest.SerializeToString,
                 response_deserializer=wasidecar_dot_v1_dot_send__pb2.ListInDoubtResponse.FromString,
                 _registered_method=True)
+        self.ResolveInDoubt = channel.unary_unary(
+                '/wasidecar.v1.SendService/ResolveInDoubt',
+                request_serializer=wasidecar_dot_v1_dot_send__pb2.ResolveInDoubtRequest.SerializeToString,
+                response_deserializer=wasidecar_dot_v1_dot_send__pb2.SendResponse.FromString,
+                _registered_method=True)
 
 
 class SendServiceServicer:
@@ -147,6 +152,15 @@ class SendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveInDoubt(self, request, context):
+        """Close the review of an in-doubt send whose status webhook will not come
+        (Meta never got it, or its webhooks went elsewhere): a person says what
+        happened, and the key answers that outcome from then on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SendServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -194,6 +208,11 @@ def add_SendServiceServicer_to_server(servicer, server):
                     servicer.ListInDoubt,
                     request_deserializer=wasidecar_dot_v1_dot_send__pb2.ListInDoubtRequest.FromString,
                     response_serializer=wasidecar_dot_v1_dot_send__pb2.ListInDoubtResponse.SerializeToString,
+            ),
+            'ResolveInDoubt': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveInDoubt,
+                    request_deserializer=wasidecar_dot_v1_dot_send__pb2.ResolveInDoubtRequest.FromString,
+                    response_serializer=wasidecar_dot_v1_dot_send__pb2.SendResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +458,33 @@ class SendService:
             '/wasidecar.v1.SendService/ListInDoubt',
             wasidecar_dot_v1_dot_send__pb2.ListInDoubtRequest.SerializeToString,
             wasidecar_dot_v1_dot_send__pb2.ListInDoubtResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveInDoubt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wasidecar.v1.SendService/ResolveInDoubt',
+            wasidecar_dot_v1_dot_send__pb2.ResolveInDoubtRequest.SerializeToString,
+            wasidecar_dot_v1_dot_send__pb2.SendResponse.FromString,
             options,
             channel_credentials,
             insecure,

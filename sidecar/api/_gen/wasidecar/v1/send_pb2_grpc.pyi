@@ -50,6 +50,11 @@ class SendServiceStub:
     RequeueDeadLetter: _grpc.UnaryUnaryMultiCallable[_send_pb2.RequeueDeadLetterRequest, _send_pb2.RequeueDeadLetterResponse]
     ListInDoubt: _grpc.UnaryUnaryMultiCallable[_send_pb2.ListInDoubtRequest, _send_pb2.ListInDoubtResponse]
     """Sends that may or may not have reached Meta when the sidecar crashed."""
+    ResolveInDoubt: _grpc.UnaryUnaryMultiCallable[_send_pb2.ResolveInDoubtRequest, _send_pb2.SendResponse]
+    """Close the review of an in-doubt send whose status webhook will not come
+    (Meta never got it, or its webhooks went elsewhere): a person says what
+    happened, and the key answers that outcome from then on.
+    """
 
 @_typing.type_check_only
 class SendServiceAsyncStub(SendServiceStub):
@@ -72,6 +77,11 @@ class SendServiceAsyncStub(SendServiceStub):
     RequeueDeadLetter: _aio.UnaryUnaryMultiCallable[_send_pb2.RequeueDeadLetterRequest, _send_pb2.RequeueDeadLetterResponse]  # type: ignore[assignment]
     ListInDoubt: _aio.UnaryUnaryMultiCallable[_send_pb2.ListInDoubtRequest, _send_pb2.ListInDoubtResponse]  # type: ignore[assignment]
     """Sends that may or may not have reached Meta when the sidecar crashed."""
+    ResolveInDoubt: _aio.UnaryUnaryMultiCallable[_send_pb2.ResolveInDoubtRequest, _send_pb2.SendResponse]  # type: ignore[assignment]
+    """Close the review of an in-doubt send whose status webhook will not come
+    (Meta never got it, or its webhooks went elsewhere): a person says what
+    happened, and the key answers that outcome from then on.
+    """
 
 class SendServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -145,5 +155,16 @@ class SendServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_send_pb2.ListInDoubtResponse, _abc.Awaitable[_send_pb2.ListInDoubtResponse]]:
         """Sends that may or may not have reached Meta when the sidecar crashed."""
+
+    @_abc_1.abstractmethod
+    def ResolveInDoubt(
+        self,
+        request: _send_pb2.ResolveInDoubtRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_send_pb2.SendResponse, _abc.Awaitable[_send_pb2.SendResponse]]:
+        """Close the review of an in-doubt send whose status webhook will not come
+        (Meta never got it, or its webhooks went elsewhere): a person says what
+        happened, and the key answers that outcome from then on.
+        """
 
 def add_SendServiceServicer_to_server(servicer: SendServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
