@@ -308,15 +308,18 @@ def _floors(
     cores = os.cpu_count() or 1
     direct_rate = direct["rps_median"] or 1.0
 
-    def ceiling(client_us: float | None, floor_us: float) -> float:
+    def ceiling_rate(client_us: float | None, floor_us: float) -> float:
         per_message = (client_us or 0.0) + simulator + floor_us
-        return round(cores * 1e6 / per_message / direct_rate, 3) if per_message else 0.0
+        return cores * 1e6 / per_message if per_message else 0.0
 
+    unary_ceiling = ceiling_rate(unary["client_cpu_us_per_op_median"], unary_floor)
+    batch_ceiling = ceiling_rate(batch["client_cpu_us_per_op_median"], batch_floor)
     return {
         "aiohttp_client_cpu_us_per_request": aiohttp_client,
         "unary_cpu_floor_us": round(unary_floor, 1),
         "batch_cpu_floor_us": round(batch_floor, 1),
-        "ceiling_unary_ratio": ceiling(unary["client_cpu_us_per_op_median"], unary_floor),
-        "ceiling_batch_ratio": ceiling(batch["client_cpu_us_per_op_median"], batch_floor),
+        "ceiling_unary_ratio": round(unary_ceiling / direct_rate, 3),
+        "ceiling_batch_ratio": round(batch_ceiling / direct_rate, 3),
+        "ceiling_batch_msg_per_s": round(batch_ceiling),
         "cores": cores,
     }
