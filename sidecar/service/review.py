@@ -97,7 +97,7 @@ class Review:
         in doubt (finished, queued, or live in this process)."""
         record = await self._state.get_send(key)
         if record is None:
-            raise NotFound(f"send {key!r} not found")
+            raise NotFound("no send has this idempotency_key")
         if record.state is SendState.IN_FLIGHT and record.owner != self._sender.owner:
             result = (
                 SendResult(key, Outcome.SENT, message_id=message_id or record.message_id)
@@ -123,7 +123,7 @@ class Review:
                 return result
             record = await self._state.get_send(key) or record  # resolved meanwhile
         why = _why_not(record, self._sender.owner)
-        raise PreconditionFailed(f"send {key!r} is not in doubt: {why}")
+        raise PreconditionFailed(f"this send is not in doubt: {why}")
 
     async def requeue(self, dead_letter_id: str) -> tuple[SendResult, bool]:
         """Send a dead letter again; ``(result, requeued)`` — False when policy
