@@ -11,7 +11,16 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid: int) -> float:
     """User+system CPU seconds a process has used (from /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
+    return _stat_cpu(f"/proc/{pid}/stat")
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """The same for the process's main thread only (its event loop)."""
+    return _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
+
+
+def _stat_cpu(path: str) -> float:
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
 

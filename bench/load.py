@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 import grpc
 
-from bench.common import cpu_seconds, median
+from bench.common import cpu_seconds, main_thread_cpu_seconds, median
 from sidecar.testing import DEV_APP_SECRET, DEV_TOKEN, SidecarProcess, free_port
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -175,6 +175,8 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     first_error: str = ""
     client_cpu_s: float = 0.0
+    main_cpu_s: float = 0.0
+    """The server's main thread (event loop) alone: a grpc.aio process is bound by it."""
 
     @property
     def rate(self) -> float:
@@ -183,6 +185,10 @@ class Run:
     @property
     def cpu_us_per_op(self) -> float:
         return self.cpu_s * 1e6 / self.done if self.done else math.inf
+
+    @property
+    def main_cpu_us_per_op(self) -> float:
+        return self.main_cpu_s * 1e6 / self.done if self.done else math.inf
 
     @property
     def client_cpu_us_per_op(self) -> float:
@@ -202,6 +208,10 @@ def next_id() -> int:
 
 def _cpu(pid: int | None) -> float:
     return cpu_seconds(pid) if pid is not None else 0.0
+
+
+def _main_cpu(pid: int | None) -> float:
+    return main_thread_cpu_seconds(pid) if pid is not None else 0.0
 
 
 async def closed_loop(
@@ -224,7 +234,7 @@ async def closed_loop(
                 done += 1
 
     gc.collect()
-    cpu0, mine0 = _cpu(pid), time.process_time()
+    cpu0, main0, mine0 = _cpu(pid), _main_cpu(pid), time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
@@ -235,6 +245,7 @@ async def closed_loop(
         _cpu(pid) - cpu0,
         first_error=first_error,
         client_cpu_s=time.process_time() - mine0,
+        main_cpu_s=_main_cpu(pid) - main0,
     )
 
 
@@ -265,7 +276,7 @@ async def open_loop(
     interval = 1.0 / rate
     tasks: list[asyncio.Task[None]] = []
     gc.collect()
-    cpu0, mine0 = _cpu(pid), time.process_time()
+    cpu0, main0, mine0 = _cpu(pid), _main_cpu(pid), time.process_time()
     start = time.perf_counter() + 0.01
     for n in range(total):
         scheduled = start + n * interval
@@ -283,6 +294,7 @@ async def open_loop(
         latencies,
         first_error,
         client_cpu_s=time.process_time() - mine0,
+        main_cpu_s=_main_cpu(pid) - main0,
     )
 
 
@@ -356,6 +368,7 @@ def rate_figures(runs: Sequence[Run], unit: str = "rps") -> dict[str, Any]:
         "cpu_us_per_op_median": _num(median([r.cpu_us_per_op for r in runs])),
         f"{unit}_runs": [_num(r.rate) for r in runs],
         "cpu_us_per_op_runs": [_num(r.cpu_us_per_op) for r in runs],
+        "main_thread_cpu_us_per_op_median": _num(median([r.main_cpu_us_per_op for r in runs])),
         "client_cpu_us_per_op_median": _num(median([r.client_cpu_us_per_op for r in runs])),
         "ops": sum(r.done for r in runs),
         **_error_fields(runs),

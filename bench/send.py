@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 import grpc
 
-from bench.common import cpu_seconds
+from bench.common import cpu_seconds, main_thread_cpu_seconds
 from bench.load import (
     RUNS,
     SECONDS,
@@ -204,7 +204,7 @@ async def _stream(stub: send_pb2_grpc.SendServiceStub, deadline: float) -> tuple
 
 def _batch(stubs: list[send_pb2_grpc.SendServiceStub], pid: int) -> Any:
     async def phase(seconds: float) -> Run:
-        cpu0, mine0 = cpu_seconds(pid), time.process_time()
+        cpu0, main0, mine0 = cpu_seconds(pid), main_thread_cpu_seconds(pid), time.process_time()
         started = time.perf_counter()
         deadline = started + seconds
         outcomes = await asyncio.gather(*(_stream(stubs[i], deadline) for i in range(STREAMS)))
@@ -217,6 +217,7 @@ def _batch(stubs: list[send_pb2_grpc.SendServiceStub], pid: int) -> Any:
             cpu_seconds(pid) - cpu0,
             first_error=first,
             client_cpu_s=time.process_time() - mine0,
+            main_cpu_s=main_thread_cpu_seconds(pid) - main0,
         )
 
     return phase
