@@ -49,7 +49,7 @@ class SourcePolicy:
         if remote is None:
             return None
         if not forwarded_for or not (self._proxy4 or self._proxy6) or not self._trusted(remote):
-            return str(remote)
+            return _text(remote)
         address = remote
         for hop in reversed(forwarded_for.split(",")):
             parsed = _parse(hop)
@@ -59,7 +59,7 @@ class SourcePolicy:
             if not self._trusted(address):
                 break
         # If every hop was one of our proxies, the leftmost is the best we know.
-        return str(address)
+        return _text(address)
 
     def allowed(self, ip: str | None) -> bool:
         """Whether ``ip`` (from :meth:`client_ip`) passes the allowlist."""
@@ -133,6 +133,10 @@ def _parse_cached(text: str) -> _Address | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+# Formatting an address is slower than parsing it; webhook sources are few.
+_text = functools.lru_cache(maxsize=1024)(str)
 
 
 def _parse(text: str) -> _Address | None:
