@@ -206,12 +206,39 @@ def next_id() -> int:
     return next(_sequence)
 
 
-def _cpu(pid: int | None) -> float:
-    return cpu_seconds(pid) if pid is not None else 0.0
+class CpuMeter:
+    """CPU used since it was made by the server ``pid`` (whole process and
+    main thread) and by this bench process; ``run`` stamps it on a ``Run``."""
 
+    def __init__(self, pid: int | None) -> None:
+        self._pid = pid
+        self._start = self._now()
 
-def _main_cpu(pid: int | None) -> float:
-    return main_thread_cpu_seconds(pid) if pid is not None else 0.0
+    def _now(self) -> tuple[float, float, float]:
+        pid = self._pid
+        if pid is None:
+            return 0.0, 0.0, time.process_time()
+        return cpu_seconds(pid), main_thread_cpu_seconds(pid), time.process_time()
+
+    def run(
+        self,
+        done: int,
+        errors: int,
+        seconds: float,
+        first_error: str = "",
+        latencies_ms: list[float] | None = None,
+    ) -> Run:
+        now = self._now()
+        return Run(
+            done,
+            errors,
+            seconds,
+            now[0] - self._start[0],
+            latencies_ms or [],
+            first_error,
+            client_cpu_s=now[2] - self._start[2],
+            main_cpu_s=now[1] - self._start[1],
+        )
 
 
 async def closed_loop(
@@ -234,19 +261,11 @@ async def closed_loop(
                 done += 1
 
     gc.collect()
-    cpu0, main0, mine0 = _cpu(pid), _main_cpu(pid), time.process_time()
+    meter = CpuMeter(pid)
     started = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return Run(
-        done,
-        errors,
-        elapsed,
-        _cpu(pid) - cpu0,
-        first_error=first_error,
-        client_cpu_s=time.process_time() - mine0,
-        main_cpu_s=_main_cpu(pid) - main0,
-    )
+    return meter.run(done, errors, elapsed, first_error)
 
 
 async def open_loop(
@@ -276,7 +295,7 @@ async def open_loop(
     interval = 1.0 / rate
     tasks: list[asyncio.Task[None]] = []
     gc.collect()
-    cpu0, main0, mine0 = _cpu(pid), _main_cpu(pid), time.process_time()
+    meter = CpuMeter(pid)
     start = time.perf_counter() + 0.01
     for n in range(total):
         scheduled = start + n * interval
@@ -286,16 +305,7 @@ async def open_loop(
         tasks.append(loop.create_task(one(scheduled)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
-    return Run(
-        len(latencies),
-        errors,
-        elapsed,
-        _cpu(pid) - cpu0,
-        latencies,
-        first_error,
-        client_cpu_s=time.process_time() - mine0,
-        main_cpu_s=_main_cpu(pid) - main0,
-    )
+    return meter.run(len(latencies), errors, elapsed, first_error, latencies)
 
 
 Phase = Callable[[float], Awaitable[Run]]

@@ -38,10 +38,10 @@ from typing import Any
 import aiohttp
 import grpc
 
-from bench.common import cpu_seconds, main_thread_cpu_seconds
 from bench.load import (
     RUNS,
     SECONDS,
+    CpuMeter,
     Run,
     alternate,
     channels,
@@ -204,20 +204,14 @@ async def _stream(stub: send_pb2_grpc.SendServiceStub, deadline: float) -> tuple
 
 def _batch(stubs: list[send_pb2_grpc.SendServiceStub], pid: int) -> Any:
     async def phase(seconds: float) -> Run:
-        cpu0, main0, mine0 = cpu_seconds(pid), main_thread_cpu_seconds(pid), time.process_time()
+        meter = CpuMeter(pid)
         started = time.perf_counter()
         deadline = started + seconds
         outcomes = await asyncio.gather(*(_stream(stubs[i], deadline) for i in range(STREAMS)))
         elapsed = time.perf_counter() - started
         first = next((e for _, _, e in outcomes if e), "")
-        return Run(
-            sum(d for d, _, _ in outcomes),
-            sum(e for _, e, _ in outcomes),
-            elapsed,
-            cpu_seconds(pid) - cpu0,
-            first_error=first,
-            client_cpu_s=time.process_time() - mine0,
-            main_cpu_s=main_thread_cpu_seconds(pid) - main0,
+        return meter.run(
+            sum(d for d, _, _ in outcomes), sum(e for _, e, _ in outcomes), elapsed, first
         )
 
     return phase

@@ -61,7 +61,7 @@ async def _serve_sink(port: int) -> None:
     """The receiver process: accepts OTLP/gRPC exports, prints the span count on SIGTERM."""
     sink = _Sink()
     server = grpc.aio.server()
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(sink, server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(sink, server)  # type: ignore[no-untyped-call]
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     stop = asyncio.Event()

@@ -43,7 +43,7 @@ from bench.load import (
 from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
 from sidecar.policy.signature import SignatureVerifier
-from sidecar.service.webhooks import Applied
+from sidecar.service.webhooks import Applied, Rejection, WebhookOutcome
 from sidecar.testing import DEV_APP_SECRET, signature, webhook_body
 from sidecar.whatsapp.simulator_webhooks import status_item
 from sidecar.whatsapp.webhooks import parse_delivery
@@ -112,13 +112,10 @@ def in_process_us() -> dict[str, float]:
     body = delivery(next_id())
     sig = signature(body)
     verifier = SignatureVerifier([DEV_APP_SECRET.encode()])
-    applied = [Applied(e) for e in parse_delivery(body)]
+    outcome = WebhookOutcome(Rejection.NONE, events=tuple(Applied(e) for e in parse_delivery(body)))
 
     def answer() -> bytes:
-        result = verify_pb2.WebhookResult(valid=True)
-        for a in applied:
-            result.events.add(**convert.event_fields(a))
-        return result.SerializeToString()
+        return convert.webhook_result(outcome).SerializeToString()
 
     steps = {
         "hmac": lambda: verifier.verify(body, sig),

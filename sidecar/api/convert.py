@@ -17,7 +17,7 @@ from sidecar.errors import InvalidRequest
 from sidecar.policy.numbers import normalise_e164
 from sidecar.policy.types import Category, Decision, ErrorClass, Reason
 from sidecar.service.models import Outcome, SendCommand, SendResult
-from sidecar.service.webhooks import Applied, Rejection
+from sidecar.service.webhooks import Applied, Rejection, WebhookOutcome
 from sidecar.whatsapp.webhooks import InboundMessage, PreferenceUpdate, StatusUpdate
 
 MAX_TEXT_BODY = 4096
@@ -400,3 +400,17 @@ def event_fields(applied: Applied) -> dict[str, Any]:
 
 def event_pb(applied: Applied) -> verify_pb2.Event:
     return verify_pb2.Event(**event_fields(applied))
+
+
+def webhook_result(outcome: WebhookOutcome) -> verify_pb2.WebhookResult:
+    if not outcome.valid:
+        return verify_pb2.WebhookResult(
+            valid=False, reason=REJECTION_TO_PB[outcome.rejection], detail=outcome.detail
+        )
+    result = verify_pb2.WebhookResult(
+        valid=True, duplicate=outcome.duplicate, duplicate_events=outcome.duplicate_events
+    )
+    add = result.events.add
+    for applied in outcome.events:
+        add(**event_fields(applied))
+    return result

@@ -35,21 +35,7 @@ class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
             request.remote_ip[:_MAX_HEADER],
             {k.lower(): v[:_MAX_HEADER] for k, v in headers.items()} if headers else None,
         )
-        if not outcome.valid:
-            return verify_pb2.WebhookResult(
-                valid=False,
-                reason=convert.REJECTION_TO_PB[outcome.rejection],
-                detail=outcome.detail,
-            )
-        result = verify_pb2.WebhookResult(
-            valid=True,
-            duplicate=outcome.duplicate,
-            duplicate_events=outcome.duplicate_events,
-        )
-        add = result.events.add
-        for applied in outcome.events:
-            add(**convert.event_fields(applied))
-        return result
+        return convert.webhook_result(outcome)
 
     @unary
     async def VerifySubscription(
