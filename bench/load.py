@@ -129,9 +129,9 @@ async def start_simulator_process(tmp: Path) -> Child:
                 await asyncio.sleep(0.05)
 
 
-async def start_empty_server(tmp: Path) -> Child:
-    """``python -m bench.empty_server`` on a free port, ready to answer."""
-    child = _spawn(["bench.empty_server"], tmp, "empty-server", None)
+async def start_empty_server(tmp: Path, *args: str, name: str = "empty-server") -> Child:
+    """``python -m bench.empty_server [args]`` on a free port, ready to answer."""
+    child = _spawn(["bench.empty_server", *args], tmp, name, None)
     async with grpc.aio.insecure_channel(child.address) as channel:
         try:
             await asyncio.wait_for(channel.channel_ready(), 20)

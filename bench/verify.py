@@ -11,6 +11,13 @@ alternately against two processes:
   event is a duplicate.
 - ``empty``: the same kind of request bytes (unique bodies, real signatures)
   to ``bench.empty_server``, which answers an empty ``WebhookResult``.
+- ``floor`` / ``floor_durable``: the same requests to ``bench.empty_server
+  --verify floor`` (HMAC, parse, answer the 8 events: the sidecar's own code)
+  and ``--verify floor-durable`` (that, plus recording the 8 statuses in
+  SQLite before answering, their unique index being the dedup claim). Their
+  ratios to ``empty`` (``ceiling_*``) are the best any verifier on grpc.aio
+  could reach here: when ``ceiling_durable`` is below the goal, so is every
+  sidecar that keeps "durable before the answer".
 """
 
 from __future__ import annotations
@@ -156,6 +163,10 @@ async def run() -> dict[str, Any]:
     async with scratch() as tmp:
         sim = await start_simulator_process(tmp)
         empty = await start_empty_server(tmp)
+        pure = await start_empty_server(tmp, "--verify", "floor", name="floor")
+        durable = await start_empty_server(
+            tmp, "--verify", "floor-durable", "--db", str(tmp / "floor.db"), name="floor-durable"
+        )
         sidecar = await start_sidecar(tmp, sim.url, SIDECAR_ENV)
         opened: list[Any] = []
         try:
@@ -163,12 +174,23 @@ async def run() -> dict[str, Any]:
             unique, c1 = _phase(sidecar.grpc_addr, sidecar.proc.pid, unique=True)
             replay, c2 = _phase(sidecar.grpc_addr, sidecar.proc.pid, unique=False)
             baseline, c3 = _phase(empty.address, empty.pid, unique=True, stubs_are_sidecar=False)
-            opened = list(itertools.chain(c1, c2, c3))
-            runs = await alternate([("unique", unique), ("replay", replay), ("empty", baseline)])
+            floor, c4 = _phase(pure.address, pure.pid, unique=True)
+            floor_durable, c5 = _phase(durable.address, durable.pid, unique=True)
+            opened = list(itertools.chain(c1, c2, c3, c4, c5))
+            runs = await alternate(
+                [
+                    ("unique", unique),
+                    ("replay", replay),
+                    ("empty", baseline),
+                    ("floor", floor),
+                    ("floor_durable", floor_durable),
+                ]
+            )
         finally:
             await close_channels(opened)
             await sidecar.stop()
-            empty.stop()
+            for child in (empty, pure, durable):
+                child.stop()
             sim.stop()
     figures = {name: rate_figures(r) for name, r in runs.items()}
     ratio_unique = paired_ratio(runs["unique"], runs["empty"])
@@ -183,8 +205,13 @@ async def run() -> dict[str, Any]:
         "unique": figures["unique"],
         "replay": figures["replay"],
         "empty_handler": figures["empty"],
+        "floor": figures["floor"],
+        "floor_durable": figures["floor_durable"],
         "ratio_unique": ratio_unique,
         "ratio_replay": ratio_replay,
+        "ceiling_pure": paired_ratio(runs["floor"], runs["empty"]),
+        "ceiling_durable": paired_ratio(runs["floor_durable"], runs["empty"]),
+        "ratio_to_durable_floor": paired_ratio(runs["unique"], runs["floor_durable"]),
         "in_process_us": in_process_us(),
         # Load-insensitive view: empty-handler CPU per call / sidecar CPU per call.
         "cpu_ratio_unique": round(
