@@ -38,6 +38,7 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
+from sidecar.api.access import AccessControl, CallerAccess
 from sidecar.api.consent import ConsentServicer
 from sidecar.api.health import HealthService
 from sidecar.api.ingress import add_ingress_routes
@@ -50,6 +51,7 @@ from sidecar.crypto.fields import FieldCipher
 from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
 from sidecar.errors import ConfigError
+from sidecar.policy.access import Principal, Role
 from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
@@ -57,6 +59,7 @@ from sidecar.service.campaign import Campaign, CampaignSettings
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
 from sidecar.service.maintenance import Retention
+from sidecar.service.operations import Operations
 from sidecar.service.outbox import Dispatcher, Outbox
 from sidecar.service.review import Review
 from sidecar.service.send import SendDeps, Sender, SendSettings
@@ -130,6 +133,7 @@ class Runtime:
     outbox: Outbox
     dispatcher: Dispatcher | None  # None: this replica leaves dispatch to others
     retention: Retention
+    access: AccessControl | None = None  # None: no caller auth (WA_SIDECAR_AUTH_FILE unset)
 
     async def close(self) -> None:
         await self.session.close()
@@ -140,10 +144,12 @@ class Runtime:
 async def build_runtime(settings: Settings) -> Runtime:
     """Wire stores, crypto, Graph client and services from settings."""
     keyring = load_keyring(settings)
+    metrics = Metrics()
+    # Read before anything opens: a bad auth file stops the start-up.
+    access = AccessControl.load(settings.auth_file, metrics) if settings.auth_file else None
     stores = await open_stores(
         settings.state_url, settings.quota_url, quota_prefix=settings.quota_key_prefix
     )
-    metrics = Metrics()
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=settings.graph_pool_size, ttl_dns_cache=300),
         timeout=aiohttp.ClientTimeout(total=settings.graph_timeout),
@@ -224,7 +230,12 @@ async def build_runtime(settings: Settings) -> Runtime:
         VerifyServicer(
             webhooks, settings.verify_token.reveal(), events if settings.webhook_ingress else None
         ),
-        ConsentServicer(consent),
+        ConsentServicer(
+            consent,
+            Operations(stores.state, consent, cipher, ttl=settings.approval_ttl)
+            if access is not None
+            else None,
+        ),
     )
     return Runtime(
         settings,
@@ -240,6 +251,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         outbox,
         dispatcher,
         retention,
+        access,
     )
 
 
@@ -342,6 +354,8 @@ def _start_workers(
         await health_servicer.set(f"wasidecar.store.{name}", _status(up))
 
     workers = [asyncio.create_task(runtime.retention.run(stop))]
+    if runtime.access is not None:
+        workers.append(asyncio.create_task(runtime.access.watch(stop)))
     pings = {"state": runtime.stores.state.ping, "quota": runtime.stores.quota.ping}
     workers.append(
         asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=store_health))
@@ -374,6 +388,20 @@ def _instrument(runtime: Runtime, tracing: Tracing) -> ServerTelemetry:
         server_port=int(port) if port.isdigit() else 0,
         request_log_sample=runtime.settings.request_log_sample,
     )
+
+
+def _interceptors(runtime: Runtime, tracing: Tracing) -> list[Any]:
+    """Telemetry outermost (refused calls are traced, measured and logged
+    too), then caller access when an auth file is configured."""
+    interceptors: list[Any] = [_instrument(runtime, tracing)]
+    if runtime.access is not None:
+        consent = runtime.consent
+
+        async def audit_denial(principal: Principal, method: str, role: Role | None) -> None:
+            await consent.audit_denial(principal.name, method, role.value if role else "")
+
+        interceptors.append(CallerAccess(runtime.access, runtime.metrics, audit_denial))
+    return interceptors
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -412,7 +440,7 @@ async def serve(
         health_servicer = HealthService()
         await _set_health(health_servicer, False)
         server = grpc.aio.server(
-            options=_grpc_options(settings), interceptors=[_instrument(runtime, tracing)]
+            options=_grpc_options(settings), interceptors=_interceptors(runtime, tracing)
         )
         send_pb2_grpc.add_SendServiceServicer_to_server(runtime.servicers[0], server)
         verify_pb2_grpc.add_VerifyServiceServicer_to_server(runtime.servicers[1], server)

@@ -100,7 +100,12 @@ def dispatch(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(getattr(args, "config", None))
         if args.command == "check-config":
-            sys.stdout.write(f"configuration ok (env={settings.env})\n")
+            principals = ""
+            if settings.auth_file:
+                from sidecar.api.access import read_policy
+
+                principals = f", {len(read_policy(settings.auth_file))} principals"
+            sys.stdout.write(f"configuration ok (env={settings.env}{principals})\n")
             return 0
         from sidecar.telemetry.logs import configure_logging
 

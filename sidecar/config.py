@@ -92,6 +92,13 @@ class Settings:
             "(loopback dev only)."
         ),
     )
+    approval_ttl: float = field(
+        default=86400.0,
+        metadata=_doc(
+            "Seconds a four-eyes operation (EraseSubject with caller auth on) waits for a"
+            " different approver before it expires."
+        ),
+    )
     env: str = field(
         default="dev",
         metadata=_doc(
@@ -494,6 +501,7 @@ def validate(s: Settings) -> None:
         "retry_max_delay",
         "dedup_ttl",
         "retention_interval",
+        "approval_ttl",
     ):
         _positive(name, getattr(s, name))
     for name in ("send_burst", "send_max_wait", "token_refresh_before", "shutdown_grace"):

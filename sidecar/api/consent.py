@@ -7,13 +7,12 @@ from typing import Any
 
 from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import consent_pb2, consent_pb2_grpc
+from sidecar.api.access import actor_of
 from sidecar.api.status import unary
-from sidecar.errors import InvalidRequest, NotImplementedYet
+from sidecar.errors import InvalidRequest, PreconditionFailed
 from sidecar.service.consent import ConsentManager, ConsentView, ErasureReceipt, Proof
+from sidecar.service.operations import Operations, OperationStatus
 from sidecar.stores.base import AuditRecord, ConsentAction
-
-# Until caller authentication is configured every caller is this principal.
-LOCAL_ACTOR = "local"
 
 _STATUS = {
     "granted": consent_pb2.CONSENT_STATUS_GRANTED,
@@ -24,14 +23,11 @@ _ACTION = {
     ConsentAction.GRANT: consent_pb2.CONSENT_ACTION_GRANT,
     ConsentAction.REVOKE: consent_pb2.CONSENT_ACTION_REVOKE,
 }
-
-
-def actor_of(context: Any) -> str:
-    """The calling principal's name (set by the auth interceptor), else local."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-wa-sidecar-principal":
-            return str(value)
-    return LOCAL_ACTOR
+_OPERATION_STATUS = {
+    OperationStatus.PENDING_APPROVAL: consent_pb2.OPERATION_STATUS_PENDING_APPROVAL,
+    OperationStatus.COMPLETED: consent_pb2.OPERATION_STATUS_COMPLETED,
+    OperationStatus.EXPIRED: consent_pb2.OPERATION_STATUS_EXPIRED,
+}
 
 
 def _proof_pb(p: Proof, actor: str, at: float) -> consent_pb2.ConsentProof:
@@ -102,8 +98,11 @@ def _page_token(token: str) -> int:
 
 
 class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
-    def __init__(self, consent: ConsentManager) -> None:
+    """``operations`` is given when caller auth is on: erasure then needs four eyes."""
+
+    def __init__(self, consent: ConsentManager, operations: Operations | None = None) -> None:
         self._consent = consent
+        self._operations = operations
 
     @unary
     async def Grant(
@@ -207,6 +206,13 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
     ) -> consent_pb2.EraseSubjectResponse:
         number = convert.e164(request.phone_number, "phone_number")
         reason = convert.text_field(request.reason, "reason", 4096)
+        if self._operations is not None:
+            pending = await self._operations.request_erasure(
+                number, reason, requested_by=actor_of(context)
+            )
+            return consent_pb2.EraseSubjectResponse(
+                status=_OPERATION_STATUS[pending.status], operation_id=pending.id
+            )
         receipt = await self._consent.erase(number, reason, actor=actor_of(context))
         out = consent_pb2.EraseSubjectResponse(status=consent_pb2.OPERATION_STATUS_COMPLETED)
         out.receipt.CopyFrom(receipt_pb(receipt))
@@ -216,7 +222,22 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
     async def ApproveOperation(
         self, request: consent_pb2.ApproveOperationRequest, context: Any
     ) -> consent_pb2.ApproveOperationResponse:
-        raise NotImplementedYet("four-eyes approval arrives with caller access control")
+        if self._operations is None:
+            raise PreconditionFailed(
+                "four-eyes approval needs caller authentication (WA_SIDECAR_AUTH_FILE);"
+                " without it EraseSubject runs at once"
+            )
+        if not request.operation_id:
+            raise InvalidRequest("operation_id", "required")
+        if len(request.operation_id) > 64:
+            raise InvalidRequest("operation_id", "at most 64 characters")
+        outcome = await self._operations.approve(request.operation_id, approver=actor_of(context))
+        out = consent_pb2.ApproveOperationResponse(
+            status=_OPERATION_STATUS[outcome.status], operation_id=outcome.id
+        )
+        if outcome.receipt is not None:
+            out.receipt.CopyFrom(receipt_pb(outcome.receipt))
+        return out
 
     @unary
     async def ListAudit(

@@ -21,8 +21,9 @@ method), for unary and streaming handlers alike. Per call it
   record is built only for calls that are logged. The line is written while
   the SERVER span is current, so it carries its trace and span ids (without
   tracing: the caller's trace id from ``traceparent``). Fields: ``rpc_method``,
-  ``status_code``, ``duration_ms``, ``principal`` (``x-wa-sidecar-principal``
-  metadata, else ``local``); Send, Check and Enqueue add the recipient masked
+  ``status_code``, ``duration_ms``, ``principal`` (``api/access.actor_of``:
+  the token's principal with caller auth on, which the span also carries as
+  ``enduser.id``); Send, Check and Enqueue add the recipient masked
   (``to_masked``) and, from the response, ``outcome``, ``message_id`` and the
   refusal ``reason``; streams add the number of ``responses``.
 
@@ -57,7 +58,7 @@ from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode
 
 from sidecar.api import decoding
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2
-from sidecar.api.consent import actor_of
+from sidecar.api.access import actor_of, caller
 from sidecar.redact import mask_number
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import SCHEMA_URL
@@ -254,6 +255,9 @@ class _Call:
         if self._token is not None:
             span = self._span
             span.set_attribute(STATUS_ATTRIBUTE, code.name)
+            principal = caller()
+            if principal is not None:
+                span.set_attribute("enduser.id", principal.name)
             if code in SERVER_ERRORS:
                 span.set_attribute("error.type", code.name)
                 span.set_status(StatusCode.ERROR)

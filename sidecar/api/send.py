@@ -7,8 +7,10 @@ from typing import Any
 
 from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.api.access import caller
 from sidecar.api.status import stream, unary
 from sidecar.errors import InvalidRequest
+from sidecar.policy.access import category_refusal
 from sidecar.policy.retry import classify
 from sidecar.service.campaign import BatchItem, Campaign
 from sidecar.service.outbox import Outbox
@@ -35,23 +37,37 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
     @unary
     async def Send(self, request: send_pb2.SendRequest, context: Any) -> send_pb2.SendResponse:
         cmd = convert.send_command(request, self._pnid)
+        refusal = category_refusal(caller(), cmd.category)
+        if refusal is not None:
+            return convert.send_response(self._sender.refuse(cmd, refusal))
         return convert.send_response(await self._sender.send(cmd))
 
     @unary
     async def Check(self, request: send_pb2.SendRequest, context: Any) -> common_pb2.Decision:
         cmd = convert.send_command(request, self._pnid, build_body=False)
+        refusal = category_refusal(caller(), cmd.category)
+        if refusal is not None:
+            return convert.decision_pb(refusal)
         return convert.decision_pb(await self._sender.check(cmd))
 
     @stream
     async def SendBatch(
         self, request_iterator: AsyncIterator[send_pb2.SendRequest], context: Any
     ) -> AsyncIterator[send_pb2.SendResponse]:
+        principal = caller()
+
         async def commands() -> AsyncIterator[BatchItem]:
             async for request in request_iterator:
                 try:
-                    yield convert.send_command(request, self._pnid, key_required=True)
+                    cmd = convert.send_command(request, self._pnid, key_required=True)
                 except InvalidRequest as exc:
                     yield (request.idempotency_key, exc)
+                    continue
+                refusal = category_refusal(principal, cmd.category)
+                if refusal is not None:
+                    yield (cmd.key, self._sender.refuse(cmd, refusal).decision)
+                else:
+                    yield cmd
 
         async for result in self._campaign.run(commands()):
             yield convert.send_response(result)
@@ -84,7 +100,12 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
         self, request: send_pb2.SendRequest, context: Any
     ) -> send_pb2.EnqueueResponse:
         cmd = convert.send_command(request, self._pnid, key_required=True)
-        result = await self._outbox.enqueue(cmd)
+        refusal = category_refusal(caller(), cmd.category)
+        result = (
+            self._sender.refuse(cmd, refusal)
+            if refusal is not None
+            else await self._outbox.enqueue(cmd)
+        )
         out = send_pb2.EnqueueResponse(
             idempotency_key=result.key, outcome=convert.OUTCOME_TO_PB[result.outcome]
         )

@@ -27,8 +27,9 @@ from sidecar.policy.types import Decision, Reason
 from sidecar.service.models import SendCommand, SendResult, rejected
 from sidecar.service.send import Sender
 
-BatchItem = SendCommand | tuple[str, InvalidRequest]
-"""A valid command, or the key and validation error of an invalid request."""
+BatchItem = SendCommand | tuple[str, InvalidRequest | Decision]
+"""A valid command, or the key and validation error of an invalid request,
+or the key and refusal of a request refused before the pipeline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class Campaign:
     async def _one(self, item: BatchItem) -> SendResult:
         if isinstance(item, tuple):
             key, error = item
+            if isinstance(error, Decision):
+                return rejected(key, error)
             reason = Reason.INVALID_NUMBER if error.field == "to" else Reason.INVALID_REQUEST
             return rejected(key, Decision(False, reason, str(error)))
         try:

@@ -246,6 +246,14 @@ class ConsentManager:
             self._metrics.consent_changes.labels(action.value, _via(proof.source)).inc()
         return applied
 
+    async def audit_operation(self, actor: str, action: str, e164: str, **extra: object) -> None:
+        """An audit entry about a four-eyes operation on the number's subject."""
+        await self._audit(actor, action, self._dir.indexes(e164).blind, (), "api", **extra)
+
+    async def audit_denial(self, actor: str, method: str, role: str) -> None:
+        """A call refused for want of a role (SPEC §5: role denials are audited)."""
+        await self._audit(actor, "access.denied", "", (), "api", method=method, role=role)
+
     async def _audit(
         self,
         actor: str,

@@ -12,6 +12,8 @@ What is rewritten, per ``ENCRYPTED_KINDS``:
   encryption makes a rotation cost one small blob per subject.
 * ``dead_letter`` / ``send_request``: stored requests are re-encrypted
   (``FieldCipher.rotate``) with the AAD they were sealed with.
+* ``operation_payload``: the number and reason of a four-eyes operation
+  awaiting approval, likewise (a completed one holds none).
 
 Online and safe beside a serving sidecar: each blob is swapped with a
 compare-and-set, so a row changed or deleted meanwhile is left alone and
@@ -99,6 +101,8 @@ class KeyRotator:
             return self._fields.rotate(blob, aad("dead_letters", "request", row_id))
         if kind == "send_request":
             return self._fields.rotate(blob, aad("sends", "request", row_id))
+        if kind == "operation_payload":
+            return self._fields.rotate(blob, aad("operations", "payload", row_id))
         raise ValueError(f"unknown encrypted kind {kind!r}")
 
     async def rotate(self, *, actor: str) -> RotationReport:

@@ -2,7 +2,10 @@
 
 Every ``interval`` seconds (and once at start) it deletes finished message
 records older than ``retention_days`` (queued and in-doubt sends stay: they
-are work or evidence) and webhook dedup keys past their TTL. A store outage
+are work or evidence), webhook dedup keys past their TTL, and four-eyes
+operations past their approval window (a pending one's encrypted number is
+of no use once it can no longer be approved; an approved one that never
+completed stays as evidence of the crash). A store outage
 costs one round, never the process.
 
     retention = Retention(stores.state, stores.dedup, retention_days=30, interval=3600)
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sidecar.errors import StoreUnavailable
-from sidecar.stores.base import DedupStore, SendStore
+from sidecar.stores.base import DedupStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 class Purged:
     sends: int
     dedup_keys: int
+    operations: int = 0
 
 
 class Retention:
@@ -35,7 +39,7 @@ class Retention:
 
     def __init__(
         self,
-        sends: SendStore,
+        sends: StateStore,
         dedup: DedupStore,
         *,
         retention_days: float,
@@ -53,11 +57,17 @@ class Retention:
         now = self._clock()
         sends = await self._sends.purge_sends(now - self._keep)
         dedup_keys = await self._dedup.purge_expired(now)
+        operations = await self._sends.purge_operations(now)
         log.info(
             "retention purge done",
-            extra={"event": "retention_purged", "sends": sends, "dedup_keys": dedup_keys},
+            extra={
+                "event": "retention_purged",
+                "sends": sends,
+                "dedup_keys": dedup_keys,
+                "operations": operations,
+            },
         )
-        return Purged(sends, dedup_keys)
+        return Purged(sends, dedup_keys, operations)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Purge at start and every ``interval`` seconds until ``stop`` is set."""

@@ -437,6 +437,12 @@ class Sender:
             extra={"event": "dead_lettered", "idempotency_key": cmd.key, "code": e.code},
         )
 
+    def refuse(self, cmd: SendCommand, decision: Decision) -> SendResult:
+        """Answer a send refused before the pipeline (the caller's category
+        limits), counted like any refusal."""
+        self._count(cmd, Outcome.REJECTED, decision.reason)
+        return rejected(cmd.key, decision)
+
     def _count(self, cmd: SendCommand, outcome: Outcome, reason: Reason) -> None:
         self._d.metrics.sends.labels(outcome.value, reason.value, cmd.category.value).inc()
 

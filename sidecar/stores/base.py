@@ -12,7 +12,7 @@ Who implements what (``factory.py`` is the only place that picks):
     DedupStore       sqlite                redis
     StateStore       sqlite                postgresql
       (subjects, consent, suppression, service window, sends/idempotency,
-       dead letters, outbox, audit)
+       dead letters, outbox, audit, four-eyes operations)
 
 Rules for every backend:
 - A method that returns has made its write durable (SQLite WAL commit,
@@ -220,6 +220,33 @@ class SubjectData:
     suppressed: frozenset[str] = frozenset()
 
 
+class OperationState(enum.Enum):
+    """Lifecycle of a four-eyes operation (values are stored as text)."""
+
+    PENDING = "pending"  # requested, waiting for a second principal
+    APPROVED = "approved"  # a second principal approved; the operation is running / ran
+    COMPLETED = "completed"  # finished; ``result`` holds its answer
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRecord:
+    """A sensitive operation waiting for (or past) a second principal's approval.
+
+    ``payload`` is the caller's ciphertext of the operation's arguments and
+    ``result`` the finished operation's answer; both are opaque to the store.
+    """
+
+    id: str  # random, chosen by the caller (unique)
+    kind: str  # e.g. "erase_subject"
+    payload: bytes
+    requested_by: str
+    created_at: float
+    expires_at: float
+    state: OperationState = OperationState.PENDING
+    approved_by: str = ""
+    result: bytes = b""
+
+
 # --------------------------------------------------------------------------- state
 
 
@@ -402,9 +429,46 @@ class AuditStore(Protocol):
     ) -> list[AuditRecord]: ...
 
 
-ENCRYPTED_KINDS = ("subject_dek", "dead_letter", "send_request")
+@runtime_checkable
+class OperationStore(Protocol):
+    """Four-eyes operations: requested by one principal, run once another approves."""
+
+    async def put_operation(self, record: OperationRecord) -> None:
+        """Insert ``record`` (committed when it returns); a duplicate id is a bug."""
+        ...
+
+    async def get_operation(self, operation_id: str) -> OperationRecord | None: ...
+
+    async def approve_operation(
+        self, operation_id: str, approver: str, now: float
+    ) -> OperationRecord | None:
+        """Atomically move a PENDING, unexpired (``expires_at > now``) operation
+        whose ``requested_by != approver`` to APPROVED with ``approved_by =
+        approver``, and return the updated record. Also return the record
+        unchanged when it is already APPROVED by this same approver (a retry
+        after a crash mid-operation). Otherwise (unknown, expired,
+        self-approval, approved by someone else, completed) return None and
+        change nothing; the caller reads the record to say why. Two concurrent
+        approvals by different principals: exactly one wins."""
+        ...
+
+    async def complete_operation(self, operation_id: str, result: bytes) -> None:
+        """APPROVED → COMPLETED, store ``result`` and set ``payload`` to b""
+        (the encrypted personal data is no longer needed). An operation in
+        any other state (or unknown) is left unchanged."""
+        ...
+
+    async def purge_operations(self, older_than: float) -> int:
+        """Delete operations with ``expires_at < older_than`` that are not
+        APPROVED (an approved one that never completed is evidence of a
+        crash; it is kept). Returns the number deleted."""
+        ...
+
+
+ENCRYPTED_KINDS = ("subject_dek", "dead_letter", "send_request", "operation_payload")
 """Blobs under the keyring: wrapped subject data keys (``subjects.wrapped_dek``),
-dead-letter requests and queued send requests (``request_ct``)."""
+dead-letter requests and queued send requests (``request_ct``), and the
+number and reason of pending four-eyes operations (``operations.payload``)."""
 
 
 @runtime_checkable
@@ -432,6 +496,7 @@ class StateStore(
     DeadLetterStore,
     OutboxStore,
     AuditStore,
+    OperationStore,
     Protocol,
 ):
     """The durable state of one deployment (SQLite or PostgreSQL)."""

@@ -28,6 +28,7 @@ from sidecar.stores.base import (
     ConsentRecord,
     ConsentSnapshot,
     DeadLetterRecord,
+    OperationRecord,
     SendContext,
     SendRecord,
     SendState,
@@ -36,7 +37,12 @@ from sidecar.stores.base import (
     SubjectData,
 )
 from sidecar.stores.postgres_link import COMMAND_TIMEOUT, POOL_SIZE, Link
-from sidecar.stores.shared import first_recorded, send_values
+from sidecar.stores.shared import (
+    first_recorded,
+    operation_from_row,
+    operation_params,
+    send_values,
+)
 
 _PURGE_CHUNK = 5000  # rows per statement, so a large purge never holds locks long
 
@@ -376,6 +382,27 @@ class PostgresStateStore:
         rows = await self._link.fetch(sql.CLAIM_QUEUED, owner, now, limit)
         # RETURNING has no defined order.
         return sorted((sql.send_from_row(r) for r in rows), key=lambda s: (s.created_at, s.key))
+
+    # ----------------------------------------------------------------------- operations
+
+    async def put_operation(self, record: OperationRecord) -> None:
+        await self._link.execute(sql.PUT_OPERATION, *operation_params(record))
+
+    async def get_operation(self, operation_id: str) -> OperationRecord | None:
+        row = await self._link.fetchrow(sql.GET_OPERATION, operation_id)
+        return operation_from_row(row) if row else None
+
+    async def approve_operation(
+        self, operation_id: str, approver: str, now: float
+    ) -> OperationRecord | None:
+        row = await self._link.fetchrow(sql.APPROVE_OPERATION, operation_id, approver, now)
+        return operation_from_row(row) if row else None
+
+    async def complete_operation(self, operation_id: str, result: bytes) -> None:
+        await self._link.execute(sql.COMPLETE_OPERATION, operation_id, result)
+
+    async def purge_operations(self, older_than: float) -> int:
+        return await self._link.execute(sql.PURGE_OPERATIONS, older_than)
 
     # ----------------------------------------------------------------------- audit, meta
 

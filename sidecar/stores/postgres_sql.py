@@ -20,6 +20,7 @@ from sidecar.stores.base import (
     SendState,
     Subject,
 )
+from sidecar.stores.shared import OPERATION_COLUMNS
 
 Row = Any  # asyncpg.Record: untyped
 
@@ -266,6 +267,30 @@ PUT_DEAD_LETTER = (
 LIST_DEAD_LETTERS = f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id > $1 ORDER BY id LIMIT $2"
 TAKE_DEAD_LETTER = f"DELETE FROM dead_letters WHERE id = $1 RETURNING {_DEAD_COLUMNS}"
 
+# --------------------------------------------------------------------------- operations
+
+PUT_OPERATION = (
+    f"INSERT INTO operations ({OPERATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
+GET_OPERATION = f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = $1"
+# $1 id, $2 approver, $3 now. A pending, unexpired operation of someone else
+# becomes approved; one approved by $2 already is a retry and is returned as
+# it is. A concurrent approver waits for the first one's commit, then
+# re-checks the WHERE on the approved row and matches nothing: one winner.
+APPROVE_OPERATION = f"""
+UPDATE operations SET state = 'approved', approved_by = $2
+WHERE id = $1
+  AND ((state = 'pending' AND expires_at > $3 AND requested_by <> $2)
+       OR (state = 'approved' AND approved_by = $2))
+RETURNING {OPERATION_COLUMNS}
+"""
+COMPLETE_OPERATION = (
+    "UPDATE operations SET state = 'completed', result = $2, payload = ''::bytea"
+    " WHERE id = $1 AND state = 'approved'"
+)
+# Approved operations stay: one that never completed is evidence of a crash.
+PURGE_OPERATIONS = "DELETE FROM operations WHERE expires_at < $1 AND state <> 'approved'"
+
 # --------------------------------------------------------------------------- audit, meta
 
 _AUDIT_COLUMNS = "seq, time, actor, action, subject_index, detail_json, prev_hash, hash"
@@ -303,6 +328,7 @@ ENCRYPTED_COLUMNS: Mapping[str, tuple[str, str, str]] = {
     "subject_dek": ("subjects", "id", "wrapped_dek"),
     "dead_letter": ("dead_letters", "id", "request_ct"),
     "send_request": ("sends", "key", "request_ct"),
+    "operation_payload": ("operations", "id", "payload"),
 }
 ENCRYPTED_ROWS = {
     kind: f"SELECT {key}, {blob} FROM {table}"

@@ -1,6 +1,7 @@
 """Backend-neutral pieces of the state stores: bundled migrations, the
-column order of a send record (the same in SQLite and PostgreSQL) and which
-of a delivery's statuses an insert recorded first."""
+column order of a send record and of a four-eyes operation (the same in
+SQLite and PostgreSQL) and which of a delivery's statuses an insert recorded
+first."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 
-from sidecar.stores.base import SendRecord, SendState, StatusRecord
+from sidecar.stores.base import (
+    OperationRecord,
+    OperationState,
+    SendRecord,
+    SendState,
+    StatusRecord,
+)
 
 _FILE_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
 
@@ -57,3 +64,40 @@ def first_recorded(statuses: Sequence[StatusRecord], inserted: set[tuple[str, st
         first.append(pair in left)
         left.discard(pair)
     return first
+
+
+OPERATION_COLUMNS = (
+    "id, kind, payload, requested_by, created_at, expires_at, state, approved_by, result"
+)
+_OPERATION_STATES = {s.value: s for s in OperationState}
+
+
+def operation_params(record: OperationRecord) -> tuple[object, ...]:
+    """An operation's values in ``OPERATION_COLUMNS`` order."""
+    return (
+        record.id,
+        record.kind,
+        record.payload,
+        record.requested_by,
+        record.created_at,
+        record.expires_at,
+        record.state.value,
+        record.approved_by,
+        record.result,
+    )
+
+
+def operation_from_row(row: Sequence[object]) -> OperationRecord:
+    """The inverse of ``operation_params`` (BLOB/BYTEA columns come back as bytes-likes)."""
+    op_id, kind, payload, requested_by, created_at, expires_at, state, approved_by, result = row
+    return OperationRecord(
+        str(op_id),
+        str(kind),
+        bytes(payload),  # type: ignore[call-overload]
+        str(requested_by),
+        float(created_at),  # type: ignore[arg-type]
+        float(expires_at),  # type: ignore[arg-type]
+        _OPERATION_STATES[str(state)],
+        str(approved_by),
+        bytes(result),  # type: ignore[call-overload]
+    )

@@ -25,6 +25,7 @@ from sidecar.stores.base import (
     ConsentRecord,
     ConsentSnapshot,
     DeadLetterRecord,
+    OperationRecord,
     SendContext,
     SendRecord,
     SendState,
@@ -225,6 +226,27 @@ class SqliteStateStore:
 
     async def claim_queued(self, owner: str, limit: int, now: float) -> list[SendRecord]:
         return await self._link.write(sends.claim_queued, owner, limit, now)
+
+    # ----------------------------------------------------------------------- operations
+
+    async def put_operation(self, record: OperationRecord) -> None:
+        await self._link.run(sql.put_operation, record)
+
+    async def get_operation(self, operation_id: str) -> OperationRecord | None:
+        return await self._link.run(sql.get_operation, operation_id)
+
+    async def approve_operation(
+        self, operation_id: str, approver: str, now: float
+    ) -> OperationRecord | None:
+        """One UPDATE … RETURNING; the hop's ``BEGIN IMMEDIATE`` serialises
+        it against every other writer, in this process or another."""
+        return await self._link.run(sql.approve_operation, operation_id, approver, now)
+
+    async def complete_operation(self, operation_id: str, result: bytes) -> None:
+        await self._link.run(sql.complete_operation, operation_id, result)
+
+    async def purge_operations(self, older_than: float) -> int:
+        return await self._link.run(sql.purge_operations, older_than)
 
     # ----------------------------------------------------------------------- key rotation
 

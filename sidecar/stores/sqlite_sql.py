@@ -1,6 +1,7 @@
 """The SQL of the SQLite state store: plain functions over a ``sqlite3.Connection``.
 
-This module holds subjects, consent, windows, audit, meta and dedup;
+This module holds subjects, consent, windows, audit, four-eyes operations,
+meta and dedup;
 ``sqlite_send_sql`` holds sends, the outbox, statuses and dead letters.
 
 Each function is one store operation and runs whole on the connection's
@@ -24,10 +25,12 @@ from sidecar.stores.base import (
     ConsentAction,
     ConsentRecord,
     ConsentSnapshot,
+    OperationRecord,
     SendContext,
     Subject,
     SubjectData,
 )
+from sidecar.stores.shared import OPERATION_COLUMNS, operation_from_row, operation_params
 from sidecar.stores.sqlite_send_sql import SEND_SELECT, get_send, send_from_row
 
 P = ParamSpec("P")
@@ -319,6 +322,57 @@ def audit_entries(
     return [AuditRecord(*r) for r in rows]
 
 
+# --------------------------------------------------------------------------- operations
+
+# ?1 id, ?2 approver, ?3 now. One statement: a pending, unexpired operation
+# of someone else becomes approved; one approved by ?2 already is a retry and
+# is returned as it is (the SET changes nothing). Writers are serialised, so
+# of two approvers the second finds the row approved by the first.
+_APPROVE_OPERATION = (
+    "UPDATE operations SET state = 'approved', approved_by = ?2 WHERE id = ?1"
+    " AND ((state = 'pending' AND expires_at > ?3 AND requested_by != ?2)"
+    " OR (state = 'approved' AND approved_by = ?2))"
+    f" RETURNING {OPERATION_COLUMNS}"
+)
+
+
+def put_operation(db: sqlite3.Connection, record: OperationRecord) -> None:
+    db.execute(
+        f"INSERT INTO operations ({OPERATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        operation_params(record),
+    )
+
+
+def get_operation(db: sqlite3.Connection, operation_id: str) -> OperationRecord | None:
+    row = db.execute(
+        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ?", (operation_id,)
+    ).fetchone()
+    return operation_from_row(row) if row else None
+
+
+def approve_operation(
+    db: sqlite3.Connection, operation_id: str, approver: str, now: float
+) -> OperationRecord | None:
+    # fetchall: the statement runs to its end before the hop commits.
+    rows = db.execute(_APPROVE_OPERATION, (operation_id, approver, now)).fetchall()
+    return operation_from_row(rows[0]) if rows else None
+
+
+def complete_operation(db: sqlite3.Connection, operation_id: str, result: bytes) -> None:
+    db.execute(
+        "UPDATE operations SET state = 'completed', result = ?, payload = x''"
+        " WHERE id = ? AND state = 'approved'",
+        (result, operation_id),
+    )
+
+
+def purge_operations(db: sqlite3.Connection, older_than: float) -> int:
+    """Approved operations stay: one that never completed is evidence of a crash."""
+    return db.execute(
+        "DELETE FROM operations WHERE expires_at < ? AND state != 'approved'", (older_than,)
+    ).rowcount
+
+
 # --------------------------------------------------------------------------- key rotation
 
 # kind → (table, row id column, blob column); names are constants, never input.
@@ -326,6 +380,7 @@ _ENCRYPTED = {
     "subject_dek": ("subjects", "id", "wrapped_dek"),
     "dead_letter": ("dead_letters", "id", "request_ct"),
     "send_request": ("sends", "key", "request_ct"),
+    "operation_payload": ("operations", "id", "payload"),
 }
 
 

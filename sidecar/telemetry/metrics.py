@@ -86,6 +86,18 @@ class Metrics:
             "wa_sidecar_consent_changes", "Consent changes.", ["action", "source"], registry=r
         )
         self.opt_outs = Counter("wa_sidecar_opt_outs", "Opt-outs recorded.", ["via"], registry=r)
+        self.access_denials = Counter(
+            "wa_sidecar_access_denials",
+            "Calls refused by caller access control (unauthenticated, permission_denied).",
+            ["reason"],
+            registry=r,
+        )
+        self.access_reloads = Counter(
+            "wa_sidecar_access_reloads",
+            "Auth file reloads by result (ok, invalid: the previous principals stay).",
+            ["result"],
+            registry=r,
+        )
         self.rpc_duration = Histogram(
             "wa_sidecar_rpc_server_call_duration_seconds",
             "gRPC server call duration (semconv rpc.server.call.duration) by method and status.",

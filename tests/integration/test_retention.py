@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.service.maintenance import Retention
-from sidecar.stores.base import SendRecord, SendState
+from sidecar.stores.base import OperationRecord, SendRecord, SendState
 from sidecar.stores.sqlite import SqliteStateStore
 
 pytestmark = pytest.mark.integration
@@ -51,6 +51,10 @@ async def seed(store: SqliteStateStore) -> None:
     dedup = store.dedup()
     assert await dedup.claim(["event-old"], ttl=DAY, now=NOW - 2 * DAY) == [True]
     assert await dedup.claim(["event-new"], ttl=DAY, now=NOW - 60) == [True]
+    for op_id, expires_at in (("op-expired", NOW - 60), ("op-open", NOW + 60)):
+        await store.put_operation(
+            OperationRecord(op_id, "erase_subject", b"sealed", "alice", NOW - DAY, expires_at)
+        )
 
 
 async def test_a_purge_deletes_finished_sends_past_retention_and_expired_dedup_keys(
@@ -59,7 +63,9 @@ async def test_a_purge_deletes_finished_sends_past_retention_and_expired_dedup_k
     await seed(store)
     retention = Retention(store, store.dedup(), retention_days=30, interval=3600, clock=lambda: NOW)
     purged = await retention.purge()
-    assert (purged.sends, purged.dedup_keys) == (1, 1)
+    assert (purged.sends, purged.dedup_keys, purged.operations) == (1, 1, 1)
+    assert await store.get_operation("op-expired") is None
+    assert await store.get_operation("op-open") is not None
     assert await store.get_send("old-done") is None
     for kept in ("new-done", "old-in-doubt", "old-queued"):
         assert await store.get_send(kept) is not None, kept

@@ -187,12 +187,13 @@ async def test_occupied_port_fails_fast_naming_the_setting(
         assert "WA_SIDECAR_GRPC_ADDR" in done.stderr
 
 
-async def test_approve_operation_is_unimplemented_until_access_control(sidecar: object) -> None:
+async def test_approve_operation_without_caller_auth_says_what_it_needs(sidecar: object) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await sidecar.consent.ApproveOperation(  # type: ignore[attr-defined]
             consent_pb2.ApproveOperationRequest(operation_id="x")
         )
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "WA_SIDECAR_AUTH_FILE" in (err.value.details() or "")
 
 
 async def test_simulator_command_serves_the_graph_api(tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ from sidecar.stores.base import (
     ConsentRecord,
     DeadLetterRecord,
     DedupStore,
+    OperationRecord,
+    OperationState,
     QuotaStore,
     SendRecord,
     SendState,
@@ -72,6 +74,18 @@ def send(key: str, **fields: object) -> SendRecord:
         created_at=10.0,
         updated_at=10.0,
         request_ct=b"req",
+    )
+    return replace(base, **fields)
+
+
+def operation(operation_id: str, **fields: object) -> OperationRecord:
+    base = OperationRecord(
+        id=operation_id,
+        kind="erase_subject",
+        payload=bytes(range(256)),  # every byte value, as ciphertext has
+        requested_by="alice",
+        created_at=10.0,
+        expires_at=100.0,
     )
     return replace(base, **fields)
 
@@ -539,6 +553,145 @@ async def test_verify_detects_reordered_entries(state_backend: StateBackend) -> 
         await state_backend.raw("UPDATE audit SET seq = ? WHERE seq = ?", [new, old])
     verdict = verify_chain(await state_backend.store.audit_entries(0, 100))
     assert (verdict.ok, verdict.first_bad_seq, verdict.problem) == (False, 2, REORDERED)
+
+
+# --------------------------------------------------------------------------- operations
+
+PENDING, APPROVED, COMPLETED = (
+    OperationState.PENDING,
+    OperationState.APPROVED,
+    OperationState.COMPLETED,
+)
+
+
+async def test_an_operation_is_stored_with_its_bytes_intact(state_store: StateStore) -> None:
+    op = operation("op1")
+    await state_store.put_operation(op)
+    assert await state_store.get_operation("op1") == op
+    assert await state_store.get_operation("missing") is None
+
+
+async def test_a_pending_operations_payload_is_under_key_rotation(
+    state_store: StateStore,
+) -> None:
+    await state_store.put_operation(operation("op1"))
+    [(row_id, blob)] = await state_store.encrypted_rows("operation_payload", "", 10)
+    assert (row_id, blob) == ("op1", operation("op1").payload)
+    assert await state_store.replace_encrypted("operation_payload", "op1", blob, b"resealed")
+    stored = await state_store.get_operation("op1")
+    assert stored is not None and stored.payload == b"resealed"
+    assert not await state_store.replace_encrypted("operation_payload", "op1", blob, b"stale")
+
+
+async def test_the_requester_cannot_approve_their_own_operation(state_store: StateStore) -> None:
+    await state_store.put_operation(operation("op1"))
+    assert await state_store.approve_operation("op1", "alice", now=20.0) is None
+    assert await state_store.get_operation("op1") == operation("op1")
+
+
+async def test_an_expired_or_unknown_operation_cannot_be_approved(
+    state_store: StateStore,
+) -> None:
+    await state_store.put_operation(operation("op1"))
+    assert await state_store.approve_operation("op1", "bob", now=100.0) is None  # expires_at
+    assert await state_store.approve_operation("op1", "bob", now=150.0) is None
+    assert await state_store.approve_operation("missing", "bob", now=20.0) is None
+    assert await state_store.get_operation("op1") == operation("op1")
+
+
+async def test_a_second_principal_approves_and_only_they_may_retry(
+    state_store: StateStore,
+) -> None:
+    await state_store.put_operation(operation("op1"))
+    approved = await state_store.approve_operation("op1", "bob", now=20.0)
+    assert approved == operation("op1", state=APPROVED, approved_by="bob")
+    assert await state_store.get_operation("op1") == approved
+    # A retry after a crash mid-operation gets the record back unchanged.
+    assert await state_store.approve_operation("op1", "bob", now=30.0) == approved
+    assert await state_store.approve_operation("op1", "carol", now=30.0) is None
+    assert await state_store.approve_operation("op1", "alice", now=30.0) is None
+    assert await state_store.get_operation("op1") == approved
+
+
+async def test_concurrent_approvals_by_different_principals_have_one_winner(
+    state_store: StateStore,
+) -> None:
+    await state_store.put_operation(operation("op1"))
+    results = await asyncio.gather(
+        *(state_store.approve_operation("op1", f"approver{i}", now=20.0) for i in range(6))
+    )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert await state_store.get_operation("op1") == winners[0]
+    assert winners[0].approved_by == f"approver{results.index(winners[0])}"
+
+
+async def test_completing_an_operation_keeps_its_result_and_drops_the_payload(
+    state_store: StateStore,
+) -> None:
+    await state_store.put_operation(operation("op1"))
+    await state_store.complete_operation("op1", b"too early")  # still pending: no change
+    assert await state_store.get_operation("op1") == operation("op1")
+    await state_store.approve_operation("op1", "bob", now=20.0)
+    await state_store.complete_operation("op1", b"\x00receipt\xff")
+    done = operation(
+        "op1", state=COMPLETED, approved_by="bob", payload=b"", result=b"\x00receipt\xff"
+    )
+    assert await state_store.get_operation("op1") == done
+    assert await state_store.approve_operation("op1", "bob", now=30.0) is None
+    await state_store.complete_operation("op1", b"again")  # completed: no change
+    assert await state_store.get_operation("op1") == done
+
+
+async def test_purge_drops_expired_operations_but_keeps_approved_ones(
+    state_store: StateStore,
+) -> None:
+    for op in (
+        operation("pending-expired", expires_at=10.0),
+        operation("completed-expired", expires_at=10.0),
+        operation("approved-expired", expires_at=10.0),
+        operation("pending-at-cut-off", expires_at=50.0),
+        operation("pending-live", expires_at=100.0),
+    ):
+        await state_store.put_operation(op)
+    for op_id in ("completed-expired", "approved-expired"):
+        assert await state_store.approve_operation(op_id, "bob", now=5.0) is not None
+    await state_store.complete_operation("completed-expired", b"done")
+
+    assert await state_store.purge_operations(older_than=50.0) == 2
+    left = {
+        op_id: op.state if op else None
+        for op_id in (
+            "pending-expired",
+            "completed-expired",
+            "approved-expired",
+            "pending-at-cut-off",
+            "pending-live",
+        )
+        for op in [await state_store.get_operation(op_id)]
+    }
+    assert left == {
+        "pending-expired": None,
+        "completed-expired": None,
+        "approved-expired": APPROVED,
+        "pending-at-cut-off": PENDING,
+        "pending-live": PENDING,
+    }
+    assert await state_store.purge_operations(older_than=50.0) == 0
+
+
+async def test_a_database_at_schema_version_1_migrates_to_the_latest(
+    state_backend: StateBackend,
+) -> None:
+    await state_backend.store.set_meta("m", "v")
+    # Back to what release 1 left behind: no operations table, version 1.
+    await state_backend.raw("DROP TABLE operations", [])
+    await state_backend.raw("DELETE FROM schema_version WHERE version > ?", [1])
+
+    reopened = await state_backend.reopen()
+    assert await reopened.get_meta("m") == "v"
+    await reopened.put_operation(operation("op1"))
+    assert await reopened.get_operation("op1") == operation("op1")
 
 
 # --------------------------------------------------------------------------- subjects' data

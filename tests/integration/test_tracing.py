@@ -24,8 +24,6 @@ from support.otlp import Received, Receiver, attrs_of, value_of
 from sidecar import __version__
 from sidecar.api._gen.wasidecar.v1 import (
     common_pb2,
-    consent_pb2,
-    consent_pb2_grpc,
     send_pb2,
     send_pb2_grpc,
     verify_pb2,
@@ -42,7 +40,8 @@ PARENT_ID = "00f067aa0ba902b7"
 RETRIED = "+16505551234"  # first attempt fails (131000), the retry succeeds
 DEAD = "+14155550123"  # every attempt fails: dead letter
 PLAIN = "+12025550143"  # refused for lack of consent, then sent in a batch
-NUMBERS = (RETRIED, DEAD, PLAIN)
+SLOW = "+13125550177"  # Graph answers after the caller's deadline
+NUMBERS = (RETRIED, DEAD, PLAIN, SLOW)
 SEND = "wasidecar.v1.SendService/Send"
 
 
@@ -105,10 +104,10 @@ async def _traffic(proc: SidecarProcess, simulator: SimulatorHandle) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as bad:
         await send.Send(template("+1 650 555"))
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    consent = consent_pb2_grpc.ConsentServiceStub(proc.channel)
-    with pytest.raises(grpc.aio.AioRpcError) as unimplemented:
-        await consent.ApproveOperation(consent_pb2.ApproveOperationRequest())
-    assert unimplemented.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    simulator.state.add_fault(FaultRule(to=SLOW, latency_ms=3000, count=1))
+    with pytest.raises(grpc.aio.AioRpcError) as late:
+        await send.Send(template(SLOW, key="slow-1"), timeout=0.5)
+    assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     batch = [template(PLAIN, key=f"batch-{i}") for i in range(3)]
     replies = [r async for r in send.SendBatch(iter(batch))]
     assert [r.outcome for r in replies] == [send_pb2.OUTCOME_SENT] * 3
@@ -145,7 +144,7 @@ async def test_spans_continue_the_callers_trace_with_rpc_conventions_and_no_numb
 
     await spans.wait_for(
         lambda: (
-            bool(server(SEND))
+            any(s.attrs["rpc.response.status_code"] == "DEADLINE_EXCEEDED" for s in server(SEND))
             and bool(server("wasidecar.v1.SendService/SendBatch"))
             and bool(server("wasidecar.v1.VerifyService/VerifyWebhook"))
             and len([s for s in spans.spans if s.span.kind == Span.SPAN_KIND_CLIENT]) >= 2 + 4 + 3
@@ -193,10 +192,9 @@ async def test_spans_continue_the_callers_trace_with_rpc_conventions_and_no_numb
     ]
     assert invalid.span.status.code == Status.STATUS_CODE_UNSET
     assert "error.type" not in invalid.attrs
-    [unimpl] = server("wasidecar.v1.ConsentService/ApproveOperation")
-    assert unimpl.attrs["rpc.response.status_code"] == "UNIMPLEMENTED"
-    assert unimpl.attrs["error.type"] == "UNIMPLEMENTED"
-    assert unimpl.span.status.code == Status.STATUS_CODE_ERROR
+    [late] = [s for s in server(SEND) if s.attrs["rpc.response.status_code"] == "DEADLINE_EXCEEDED"]
+    assert late.attrs["error.type"] == "DEADLINE_EXCEEDED"  # a server-side error code
+    assert late.span.status.code == Status.STATUS_CODE_ERROR
     [batch] = server("wasidecar.v1.SendService/SendBatch")
     assert batch.attrs["rpc.response.status_code"] == "OK"
     batch_sends = [
@@ -242,7 +240,7 @@ async def test_metrics_follow_real_traffic(
     assert _sum(m, rpc, method=SEND, status="OK") == 3
     assert _sum(m, rpc, method=SEND, status="INVALID_ARGUMENT") == 1
     assert _sum(m, rpc, method="wasidecar.v1.SendService/SendBatch", status="OK") == 1
-    assert _sum(m, rpc, status="UNIMPLEMENTED") == 1
+    assert _sum(m, rpc, method=SEND, status="DEADLINE_EXCEEDED") == 1
     assert not [k for k in m if k[0] == rpc and dict(k[1])["method"].startswith("grpc.")]
 
     assert _sum(m, "wa_sidecar_sends_total", outcome="sent") == 4
