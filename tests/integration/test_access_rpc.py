@@ -37,7 +37,12 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
-from sidecar.testing import SidecarProcess
+from sidecar.app import load_keyring
+from sidecar.crypto.fields import FieldCipher
+from sidecar.policy.types import Category
+from sidecar.service.consent import Proof
+from sidecar.service.operations import Operations, OperationStatus
+from sidecar.testing import Embedded, SidecarProcess
 from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
@@ -305,25 +310,44 @@ async def test_erasure_needs_a_second_principal_and_its_request_survives_kill_9(
         assert "operation_id" in (err.value.details() or "")
 
 
-async def test_self_approval_is_denied_and_an_operation_expires(
-    tmp_path: Path, simulator: SimulatorHandle, auth_file: Path
+async def test_self_approval_is_denied(guarded: SidecarProcess) -> None:
+    consent = consent_pb2_grpc.ConsentServiceStub(guarded.channel)
+    erase = consent_pb2.EraseSubjectRequest(phone_number=OTHER, reason="asked")
+    asked = await consent.EraseSubject(erase, metadata=metadata("boss"))
+    approve = consent_pb2.ApproveOperationRequest(operation_id=asked.operation_id)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await consent.ApproveOperation(approve, metadata=metadata("boss"))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "different principal" in (err.value.details() or "")
+    assert not [e for e in await audit_entries(consent) if e.action == "subject.erase"]
+
+
+async def test_an_operation_not_approved_in_time_expires_and_erases_nothing(
+    sidecar: Embedded,
 ) -> None:
-    env = {"WA_SIDECAR_AUTH_FILE": str(auth_file), "WA_SIDECAR_APPROVAL_TTL": "0.2"}
-    async with SidecarProcess(tmp_path, env, graph_url=simulator.url) as proc:
-        consent = consent_pb2_grpc.ConsentServiceStub(proc.channel)
-        erase = consent_pb2.EraseSubjectRequest(phone_number=OTHER, reason="asked")
-        asked = await consent.EraseSubject(erase, metadata=metadata("boss"))
-        approve = consent_pb2.ApproveOperationRequest(operation_id=asked.operation_id)
-        with pytest.raises(grpc.aio.AioRpcError) as err:
-            await consent.ApproveOperation(approve, metadata=metadata("boss"))
-        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert "different principal" in (err.value.details() or "")
-        # Let the 0.2 s approval window pass (the expiry itself is under test).
-        await asyncio.sleep(0.3)
-        late = await consent.ApproveOperation(approve, metadata=metadata("legal"))
-        assert late.status == consent_pb2.OPERATION_STATUS_EXPIRED
-        assert not late.HasField("receipt")
-        assert not [e for e in await audit_entries(consent) if e.action == "subject.erase"]
+    """The approval window, on the sidecar's own store and consent service,
+    with a clock the test moves (no waiting)."""
+    runtime = sidecar.runtime
+    now = [1_000_000.0]
+    ops = Operations(
+        runtime.stores.state,
+        runtime.consent,
+        FieldCipher(load_keyring(sidecar.settings)),
+        ttl=60.0,
+        clock=lambda: now[0],
+    )
+    view = await runtime.consent.grant(
+        NUMBER, [Category.MARKETING], Proof(source="web-form"), actor="crm"
+    )
+    assert view.categories
+    asked = await ops.request_erasure(NUMBER, "asked", requested_by="dpo")
+    assert (asked.status, asked.expires_at) == (OperationStatus.PENDING_APPROVAL, now[0] + 60)
+    now[0] += 60.0  # the window is [created, expires): at its end it is over
+    late = await ops.approve(asked.id, approver="legal")
+    assert (late.status, late.receipt) == (OperationStatus.EXPIRED, None)
+    current = await runtime.consent.get(NUMBER)
+    assert [c.status for c in current.categories if c.category is Category.MARKETING] == ["granted"]
+    assert await runtime.stores.state.purge_operations(now[0] + 1) == 1
 
 
 async def test_the_auth_file_is_reloaded_and_a_broken_version_keeps_the_old_one(
