@@ -38,6 +38,7 @@ from sidecar.policy.access import (
     Principal,
     Role,
     is_open,
+    permits,
     required_role,
 )
 from sidecar.telemetry.metrics import Metrics
@@ -198,8 +199,8 @@ class CallerAccess(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # untyped
                 "a valid 'authorization: Bearer <token>' is required",
             )
         _CALLER.set(principal)  # the call's own task runs the handler next
-        role = required_role(method)
-        if role is None or role not in principal.roles:
+        if not permits(principal, method):
+            role = required_role(method)
             self._metrics.access_denials.labels("permission_denied").inc()
             needed = role.value if role is not None else "a role"
             return self._refusal(

@@ -59,6 +59,7 @@ from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode
 from sidecar.api import decoding
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2
 from sidecar.api.access import actor_of, caller
+from sidecar.policy.access import OPEN_PREFIXES
 from sidecar.redact import mask_number
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import SCHEMA_URL
@@ -76,7 +77,7 @@ SERVER_ERRORS: Final = frozenset(
         grpc.StatusCode.DATA_LOSS,
     }
 )
-UNTRACED_PREFIXES: Final = ("/grpc.health.v1.", "/grpc.reflection.")
+UNTRACED_PREFIXES: Final = OPEN_PREFIXES  # health and reflection
 _PROPAGATED = frozenset({"traceparent", "tracestate", "baggage"})
 SLOW_CALL_SECONDS: Final = 1.0
 """Calls at least this slow are always logged, whatever the sample rate."""

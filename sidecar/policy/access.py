@@ -23,9 +23,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sidecar.policy.types import Category, Decision, Reason
 
@@ -98,11 +98,10 @@ class Principal:
 class AccessPolicy:
     """The principals of one auth document, by token hash."""
 
-    __slots__ = ("_by_hash", "names")
+    __slots__ = ("_by_hash",)
 
     def __init__(self, principals: Mapping[str, Principal]) -> None:
         self._by_hash = dict(principals)
-        self.names = frozenset(p.name for p in principals.values())
 
     @classmethod
     def from_document(cls, doc: Any) -> AccessPolicy:
@@ -146,7 +145,7 @@ class AccessPolicy:
         token = authorization[7:].strip()
         if not token:
             return None
-        return self._by_hash.get(hashlib.sha256(token.encode()).hexdigest())
+        return self._by_hash.get(token_sha256(token))
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -186,16 +185,8 @@ def token_sha256(token: str) -> str:
 def _roles(value: Any, where: str) -> frozenset[Role]:
     if not isinstance(value, list) or not value:
         raise AccessFileError(f"{where}.roles: a non-empty list of roles is required")
-    roles: set[Role] = set()
-    for item in value:
-        try:
-            roles.add(Role(item))
-        except ValueError:
-            known = ", ".join(r.value for r in Role)
-            raise AccessFileError(
-                f"{where}.roles: unknown role {item!r} (known: {known})"
-            ) from None
-    return frozenset(roles)
+    known = ", ".join(r.value for r in Role)
+    return _members(value, Role, f"{where}.roles: unknown role", known, lambda item: item)
 
 
 def _categories(entry: Mapping[str, Any], where: str) -> frozenset[Category] | None:
@@ -204,13 +195,23 @@ def _categories(entry: Mapping[str, Any], where: str) -> frozenset[Category] | N
     value = entry["categories"]
     if not isinstance(value, list):
         raise AccessFileError(f"{where}.categories: a list of categories is required")
-    out: set[Category] = set()
-    for item in value:
+    known = ", ".join(c.name for c in Category)
+    where = f"{where}.categories: unknown category"
+    return _members(value, Category, where, known, lambda item: str(item).lower())
+
+
+E = TypeVar("E", Role, Category)
+
+
+def _members(
+    items: list[Any], kind: type[E], problem: str, known: str, key: Callable[[Any], Any]
+) -> frozenset[E]:
+    """The enum members ``items`` name (by ``key(item)``), or an error naming
+    the first unknown one and the known ones."""
+    out: set[E] = set()
+    for item in items:
         try:
-            out.add(Category(str(item).lower()))
+            out.add(kind(key(item)))
         except ValueError:
-            known = ", ".join(c.name for c in Category)
-            raise AccessFileError(
-                f"{where}.categories: unknown category {item!r} (known: {known})"
-            ) from None
+            raise AccessFileError(f"{problem} {item!r} (known: {known})") from None
     return frozenset(out)
