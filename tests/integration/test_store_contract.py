@@ -711,14 +711,24 @@ async def test_a_database_at_schema_version_1_migrates_to_the_latest(
     state_backend: StateBackend,
 ) -> None:
     await state_backend.store.set_meta("m", "v")
-    # Back to what release 1 left behind: no operations table, version 1.
+    s = await new_subject(state_backend.store)
+    # Back to what release 1 left behind: no operations table, suppression
+    # entries that do not say who made them, version 1.
     await state_backend.raw("DROP TABLE operations", [])
+    await state_backend.raw("ALTER TABLE suppression DROP COLUMN by_user", [])
+    await state_backend.raw(
+        "INSERT INTO suppression (suppression_index, category, created_at) VALUES (?, ?, ?)",
+        ["sup", "MARKETING", 1.0],
+    )
     await state_backend.raw("DELETE FROM schema_version WHERE version > ?", [1])
 
     reopened = await state_backend.reopen()
     assert await reopened.get_meta("m") == "v"
     await reopened.put_operation(operation("op1"))
     assert await reopened.get_operation("op1") == operation("op1")
+    # An entry from before the migration counts as the user's: a grant stays proof only.
+    await reopened.append_consent(consent(s.id, GRANT, 2.0), "sup", lift_suppression=True)
+    assert (await reopened.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
 
 
 # --------------------------------------------------------------------------- subjects' data
