@@ -10,14 +10,8 @@ from sidecar.api._gen.wasidecar.v1 import consent_pb2, consent_pb2_grpc
 from sidecar.api.access import actor_of
 from sidecar.api.status import unary
 from sidecar.errors import InvalidRequest, PreconditionFailed
-from sidecar.service.consent import (
-    ConsentManager,
-    ConsentView,
-    ErasureReceipt,
-    OverrideReceipt,
-    Proof,
-)
-from sidecar.service.operations import Operations, OperationStatus
+from sidecar.service.consent import ConsentManager, ConsentView, ErasureReceipt, Proof
+from sidecar.service.operations import Operations, OperationStatus, OverrideReceipt
 from sidecar.stores.base import AuditRecord, ConsentAction
 
 _STATUS = {

@@ -7,7 +7,7 @@ keyed hash of the number, so it survives erasure. Every change is appended
 to the hash-chained audit log, naming the subject only by blind index.
 
 A suppression the user created (``opt_out``: keyword, button, Meta's stop,
-131050) is lifted only by the user (``opt_in``) or a four-eyes ``override``;
+131050) is lifted only by the user (``opt_in``) or a four-eyes override;
 an app's ``grant`` is recorded but says the suppression stands. An app's own
 ``revoke`` is lifted by its later ``grant``.
 
@@ -111,16 +111,6 @@ class ErasureReceipt:
     nothing_found: bool
     digest: str = ""
     approved_by: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class OverrideReceipt:
-    subject_index: str
-    categories: tuple[Category, ...]
-    requested_by: str
-    approved_by: str
-    overridden_at: float
-    digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +278,17 @@ class ConsentManager:
             self._metrics.consent_changes.labels(action.value, _via(proof.source)).inc()
         return applied
 
-    async def audit_operation(self, actor: str, action: str, e164: str, **extra: object) -> None:
+    async def audit_operation(
+        self,
+        actor: str,
+        action: str,
+        e164: str,
+        categories: Iterable[Category] = (),
+        **extra: object,
+    ) -> None:
         """An audit entry about a four-eyes operation on the number's subject."""
-        await self._audit(actor, action, self._dir.indexes(e164).blind, (), "api", **extra)
+        blind = self._dir.indexes(e164).blind
+        await self._audit(actor, action, blind, categories, "api", **extra)
 
     async def audit_denial(self, actor: str, method: str, role: str) -> None:
         """A call refused for want of a role (SPEC §5: role denials are audited)."""
@@ -429,38 +427,13 @@ class ConsentManager:
 
     # ------------------------------------------------------------------ override
 
-    async def override(
-        self,
-        e164: str,
-        categories: Sequence[Category],
-        reason: str,
-        *,
-        actor: str,
-        approver: str,
-        operation_id: str,
-    ) -> OverrideReceipt:
-        """Lift the suppression of ``categories`` (empty = all) whoever created
-        it: the four-eyes override (``service/operations.py``). Idempotent."""
+    async def lift_suppression(self, e164: str, categories: Sequence[Category]) -> str:
+        """Remove the suppression of ``categories`` whoever created it: an
+        approved override (``service/operations.py`` audits it). Returns the
+        subject's blind index."""
         idx = self._dir.indexes(e164)
-        cats = tuple(categories) or ALL_CATEGORIES
-        await self._state.unsuppress(idx.full, [c.value for c in cats])
-        now = self._clock()
-        receipt = OverrideReceipt(idx.blind, cats, actor, approver, now)
-        content = {**dataclasses.asdict(receipt), "categories": [c.value for c in cats]}
-        digest = hashlib.sha256(
-            json.dumps({**content, "reason": reason}, sort_keys=True).encode()
-        ).hexdigest()
-        await self._audit(
-            actor,
-            "consent.override",
-            idx.blind,
-            cats,
-            "override",
-            approved_by=approver,
-            operation_id=operation_id,
-            digest=digest,
-        )
-        return dataclasses.replace(receipt, digest=digest)
+        await self._state.unsuppress(idx.full, [c.value for c in categories])
+        return idx.blind
 
     # ------------------------------------------------------------------ audit
 

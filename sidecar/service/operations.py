@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import json
 import secrets
 import time
@@ -33,7 +34,7 @@ from typing import Any
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import NotFound, PermissionDenied, PreconditionFailed
 from sidecar.policy.types import Category
-from sidecar.service.consent import ConsentManager, ErasureReceipt, OverrideReceipt
+from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, ErasureReceipt
 from sidecar.stores.base import OperationRecord, OperationState, StateStore
 
 ERASE_SUBJECT = "erase_subject"
@@ -44,6 +45,18 @@ class OperationStatus(enum.Enum):
     PENDING_APPROVAL = "pending_approval"
     COMPLETED = "completed"
     EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideReceipt:
+    """What an approved override did; ``digest`` also covers the reason."""
+
+    subject_index: str
+    categories: tuple[Category, ...]
+    requested_by: str
+    approved_by: str
+    overridden_at: float
+    digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +139,7 @@ class Operations:
             return self._why_not(await self._state.get_operation(operation_id), approver, now)
         details = json.loads(self._cipher.decrypt(record.payload, _where(record.id)))
         if record.kind == OVERRIDE_SUPPRESSION:
-            override = await self._consent.override(
-                details["e164"],
-                [Category(c) for c in details["categories"]],
-                details["reason"],
-                actor=record.requested_by,
-                approver=approver,
-                operation_id=record.id,
-            )
+            override = await self._override(record, details, approver)
             await self._state.complete_operation(record.id, _encode(override))
             return OperationOutcome(record.id, OperationStatus.COMPLETED, override=override)
         receipt = await self._consent.erase(
@@ -141,6 +147,28 @@ class Operations:
         )
         await self._state.complete_operation(record.id, _encode(receipt))
         return OperationOutcome(record.id, OperationStatus.COMPLETED, receipt)
+
+    async def _override(
+        self, record: OperationRecord, details: dict[str, Any], approver: str
+    ) -> OverrideReceipt:
+        """Lift the suppression whoever created it (idempotent) and audit it
+        under the requester, naming the approver and the receipt's digest."""
+        e164 = details["e164"]
+        cats = tuple(Category(c) for c in details["categories"]) or ALL_CATEGORIES
+        subject_index = await self._consent.lift_suppression(e164, cats)
+        receipt = OverrideReceipt(subject_index, cats, record.requested_by, approver, self._clock())
+        content = {**_fields(receipt), "reason": details["reason"]}
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        await self._consent.audit_operation(
+            record.requested_by,
+            "consent.override",
+            e164,
+            cats,
+            approved_by=approver,
+            operation_id=record.id,
+            digest=digest,
+        )
+        return dataclasses.replace(receipt, digest=digest)
 
     def _why_not(
         self, record: OperationRecord | None, approver: str, now: float
@@ -158,11 +186,15 @@ class Operations:
         raise PreconditionFailed("another principal approved this operation; it is running")
 
 
-def _encode(receipt: ErasureReceipt | OverrideReceipt) -> bytes:
+def _fields(receipt: ErasureReceipt | OverrideReceipt) -> dict[str, Any]:
     fields = dataclasses.asdict(receipt)
     if isinstance(receipt, OverrideReceipt):
         fields["categories"] = [c.value for c in receipt.categories]
-    return json.dumps(fields, sort_keys=True).encode()
+    return fields
+
+
+def _encode(receipt: ErasureReceipt | OverrideReceipt) -> bytes:
+    return json.dumps(_fields(receipt), sort_keys=True).encode()
 
 
 def _completed(record: OperationRecord) -> OperationOutcome:
