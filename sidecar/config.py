@@ -95,8 +95,8 @@ class Settings:
     approval_ttl: float = field(
         default=86400.0,
         metadata=_doc(
-            "Seconds a four-eyes operation (EraseSubject with caller auth on) waits for a"
-            " different approver before it expires."
+            "Seconds a four-eyes operation (EraseSubject with caller auth on,"
+            " OverrideSuppression) waits for a different approver before it expires."
         ),
     )
     env: str = field(

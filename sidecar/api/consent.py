@@ -11,7 +11,7 @@ from sidecar.api.access import actor_of
 from sidecar.api.status import unary
 from sidecar.errors import InvalidRequest, PreconditionFailed
 from sidecar.service.consent import ConsentManager, ConsentView, ErasureReceipt, Proof
-from sidecar.service.operations import Operations, OperationStatus
+from sidecar.service.operations import Operations, OperationStatus, OverrideReceipt
 from sidecar.stores.base import AuditRecord, ConsentAction
 
 _STATUS = {
@@ -44,7 +44,10 @@ def _proof_pb(p: Proof, actor: str, at: float) -> consent_pb2.ConsentProof:
 
 def state_pb(view: ConsentView) -> consent_pb2.ConsentState:
     out = consent_pb2.ConsentState(
-        subject_index=view.subject_index, suppressed=bool(view.suppressed)
+        subject_index=view.subject_index,
+        suppressed=bool(view.suppressed),
+        suppression_stands=bool(view.suppression_stands),
+        suppression_detail=view.suppression_detail,
     )
     for c in view.categories:
         item = out.categories.add(
@@ -89,6 +92,17 @@ def receipt_pb(r: ErasureReceipt) -> consent_pb2.ErasureReceipt:
     )
 
 
+def override_pb(r: OverrideReceipt) -> consent_pb2.OverrideReceipt:
+    return consent_pb2.OverrideReceipt(
+        subject_index=r.subject_index,
+        categories=[convert.CATEGORY_TO_PB[c] for c in r.categories],
+        requested_by=r.requested_by,
+        approved_by=r.approved_by,
+        overridden_at=convert.timestamp(r.overridden_at),
+        digest=r.digest,
+    )
+
+
 def _page_token(token: str) -> int:
     if not token:
         return 0
@@ -98,7 +112,8 @@ def _page_token(token: str) -> int:
 
 
 class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
-    """``operations`` is given when caller auth is on: erasure then needs four eyes."""
+    """``operations`` is given when caller auth is on: erasure then needs four
+    eyes; a suppression override always does (without it: FAILED_PRECONDITION)."""
 
     def __init__(self, consent: ConsentManager, operations: Operations | None = None) -> None:
         self._consent = consent
@@ -225,7 +240,7 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         if self._operations is None:
             raise PreconditionFailed(
                 "four-eyes approval needs caller authentication (WA_SIDECAR_AUTH_FILE);"
-                " without it EraseSubject runs at once"
+                " without it EraseSubject runs at once and OverrideSuppression is refused"
             )
         if not request.operation_id:
             raise InvalidRequest("operation_id", "required")
@@ -237,7 +252,30 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         )
         if outcome.receipt is not None:
             out.receipt.CopyFrom(receipt_pb(outcome.receipt))
+        if outcome.override is not None:
+            out.override_receipt.CopyFrom(override_pb(outcome.override))
         return out
+
+    @unary
+    async def OverrideSuppression(
+        self, request: consent_pb2.OverrideSuppressionRequest, context: Any
+    ) -> consent_pb2.OverrideSuppressionResponse:
+        number = convert.e164(request.phone_number, "phone_number")
+        cats = convert.categories(request.categories, "categories", allow_empty=True)
+        reason = convert.text_field(
+            request.reason, "reason", convert.MAX_PROOF_FIELD, required=True
+        )
+        if self._operations is None:
+            raise PreconditionFailed(
+                "overriding a user's opt-out needs four eyes, so caller authentication"
+                " (WA_SIDECAR_AUTH_FILE)"
+            )
+        pending = await self._operations.request_override(
+            number, cats, reason, requested_by=actor_of(context)
+        )
+        return consent_pb2.OverrideSuppressionResponse(
+            status=_OPERATION_STATUS[pending.status], operation_id=pending.id
+        )
 
     @unary
     async def ListAudit(

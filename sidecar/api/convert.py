@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, consent_pb2, send_pb2, verify_pb2
 from sidecar.errors import InvalidRequest
+from sidecar.policy.consent import category_problem
 from sidecar.policy.numbers import normalise_e164
 from sidecar.policy.types import Category, Decision, ErrorClass, Reason
 from sidecar.service.models import Outcome, SendCommand, SendResult
@@ -259,6 +260,9 @@ def send_command(
         if len(k) > 64 or len(v) > MAX_TAG_CHARS:
             raise InvalidRequest("tags", "keys ≤ 64 and values ≤ 256 characters")
     free_form = message["type"] != "template"
+    problem = category_problem(cat, free_form)
+    if problem is not None:
+        raise InvalidRequest("category", problem)
     if not build_body:
         return SendCommand(
             key=key,

@@ -65,6 +65,7 @@ REQUIRED_ROLE: Final[Mapping[str, Role]] = {
     _CONSENT + "Get": Role.CONSENT_WRITER,
     _CONSENT + "ExportSubject": Role.CONSENT_ADMIN,
     _CONSENT + "EraseSubject": Role.CONSENT_ADMIN,
+    _CONSENT + "OverrideSuppression": Role.CONSENT_ADMIN,
     _CONSENT + "ApproveOperation": Role.APPROVER,
     _CONSENT + "ListAudit": Role.AUDITOR,
     _CONSENT + "VerifyAudit": Role.AUDITOR,

@@ -1,6 +1,7 @@
 """Consent and service-window decisions (SPEC §4.4, §4.6), pure.
 
 rules = ConsentRules(require_authentication=False, require_service=False)
+category_problem(Category.SERVICE, free_form=False)  # a template carries Meta's category
 decide_consent(rules, Category.MARKETING, suppressed, current)
 """
 
@@ -29,6 +30,31 @@ class ConsentRules:
         if category is Category.SERVICE:
             return self.require_service
         return True
+
+
+def category_problem(category: Category, free_form: bool) -> str | None:
+    """What is wrong with sending this kind of message under ``category``.
+
+    SERVICE means a free-form reply inside the user's window; a template
+    carries its Meta category (MARKETING, UTILITY or AUTHENTICATION). A
+    template sent as SERVICE would pass neither the consent nor the window
+    check, so it is invalid input, not a policy refusal.
+    """
+    if category is Category.SERVICE and not free_form:
+        return (
+            "SERVICE is for free-form replies inside the service window; a template is"
+            " sent under its Meta category (MARKETING, UTILITY or AUTHENTICATION)"
+        )
+    return None
+
+
+def decide_category(category: Category, free_form: bool) -> Decision:
+    """``category_problem`` as a refusal, for commands stored before the rule
+    (outbox, dead letters): the detail names the field."""
+    problem = category_problem(category, free_form)
+    if problem is None:
+        return ALLOW
+    return Decision(False, Reason.INVALID_REQUEST, f"category: {problem}")
 
 
 def decide_consent(

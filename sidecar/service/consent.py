@@ -6,6 +6,11 @@ subject's own data key. The suppression list is keyed by the untruncated
 keyed hash of the number, so it survives erasure. Every change is appended
 to the hash-chained audit log, naming the subject only by blind index.
 
+A suppression the user created (``opt_out``: keyword, button, Meta's stop,
+131050) is lifted only by the user (``opt_in``) or a four-eyes override;
+an app's ``grant`` is recorded but says the suppression stands. An app's own
+``revoke`` is lifted by its later ``grant``.
+
     consent = ConsentManager(state, directory, metrics)
     view = await consent.grant("+16505551234", [Category.MARKETING], proof, actor="crm")
     await consent.opt_out("+16505551234", ALL, source="keyword:STOP", event_key="m:wamid…")
@@ -73,6 +78,19 @@ class ConsentView:
     categories: tuple[CategoryState, ...]
     history: tuple[ConsentEntry, ...]
     suppressed: frozenset[str]
+    # Set by ``grant``: granted categories the user's own opt-out still holds.
+    suppression_stands: tuple[Category, ...] = ()
+
+    @property
+    def suppression_detail(self) -> str:
+        if not self.suppression_stands:
+            return ""
+        names = ", ".join(c.name for c in self.suppression_stands)
+        return (
+            f"{names}: the user opted out; the grant is recorded as proof but the"
+            " suppression stands until the user opts in again (an opt-in keyword where"
+            " allowed, Meta's resume) or an OverrideSuppression is approved"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +142,17 @@ class ConsentManager:
     async def grant(
         self, e164: str, categories: Sequence[Category], proof: Proof, *, actor: str
     ) -> ConsentView:
+        """Record an opt-in; a category the user's own opt-out suppresses stays
+        suppressed (the answer's ``suppression_stands``)."""
         subject = await self._dir.find_or_create(e164)
         idx = self._dir.indexes(e164)
         for category in categories:
             await self._append(subject, idx.full, category, ConsentAction.GRANT, proof, actor, "")
-        await self._audit(actor, "consent.grant", idx.blind, categories, proof.source)
-        return await self._view(subject, idx.blind, idx.full)
+        view = await self._view(subject, idx.blind, idx.full)
+        stands = tuple(c for c in categories if c.value in view.suppressed)
+        extra = {"suppression_stands": [c.value for c in stands]} if stands else {}
+        await self._audit(actor, "consent.grant", idx.blind, categories, proof.source, **extra)
+        return dataclasses.replace(view, suppression_stands=stands)
 
     async def revoke(
         self,
@@ -139,8 +162,9 @@ class ConsentManager:
         *,
         actor: str,
     ) -> ConsentView:
-        """Record an opt-out from the API; empty ``categories`` means all of them."""
-        await self.opt_out(e164, categories, proof, actor=actor)
+        """Record an app's opt-out; empty ``categories`` means all of them. Its
+        suppression is the app's: a later ``grant`` lifts it."""
+        await self.opt_out(e164, categories, proof, actor=actor, by_user=False)
         idx = self._dir.indexes(e164)
         return await self._view(await self._dir.find(e164, idx), idx.blind, idx.full)
 
@@ -152,9 +176,11 @@ class ConsentManager:
         *,
         actor: str,
         event_key: str = "",
+        by_user: bool = True,
     ) -> bool:
         """Record an opt-out (durable when this returns); empty ``categories``
         means all. With ``event_key`` a re-delivered event changes nothing.
+        ``by_user``: the user's own opt-out, which an app's grant cannot lift.
         Returns whether anything new was recorded."""
         cats = tuple(categories) or ALL_CATEGORIES
         subject = await self._dir.find_or_create(e164)
@@ -169,6 +195,7 @@ class ConsentManager:
                     proof,
                     actor,
                     f"{event_key}:{category.value}" if event_key else "",
+                    by_user=by_user,
                 )
                 for category in cats
             )
@@ -215,6 +242,8 @@ class ConsentManager:
         proof: Proof,
         actor: str,
         event_key: str,
+        *,
+        by_user: bool = False,
     ) -> bool:
         record_id = uuid.uuid4().hex
         plain = json.dumps(
@@ -240,15 +269,26 @@ class ConsentManager:
             event_key=event_key,
         )
         applied = await self._state.append_consent(
-            record, suppression_index, lift_suppression=action is ConsentAction.GRANT
+            record,
+            suppression_index,
+            lift_suppression=action is ConsentAction.GRANT,
+            by_user=by_user,
         )
         if applied:
             self._metrics.consent_changes.labels(action.value, _via(proof.source)).inc()
         return applied
 
-    async def audit_operation(self, actor: str, action: str, e164: str, **extra: object) -> None:
+    async def audit_operation(
+        self,
+        actor: str,
+        action: str,
+        e164: str,
+        categories: Iterable[Category] = (),
+        **extra: object,
+    ) -> None:
         """An audit entry about a four-eyes operation on the number's subject."""
-        await self._audit(actor, action, self._dir.indexes(e164).blind, (), "api", **extra)
+        blind = self._dir.indexes(e164).blind
+        await self._audit(actor, action, blind, categories, "api", **extra)
 
     async def audit_denial(self, actor: str, method: str, role: str) -> None:
         """A call refused for want of a role (SPEC §5: role denials are audited)."""
@@ -384,6 +424,16 @@ class ConsentManager:
             suppression_kept=receipt.suppression_kept,
         )
         return receipt
+
+    # ------------------------------------------------------------------ override
+
+    async def lift_suppression(self, e164: str, categories: Sequence[Category]) -> str:
+        """Remove the suppression of ``categories`` whoever created it: an
+        approved override (``service/operations.py`` audits it). Returns the
+        subject's blind index."""
+        idx = self._dir.indexes(e164)
+        await self._state.unsuppress(idx.full, [c.value for c in categories])
+        return idx.blind
 
     # ------------------------------------------------------------------ audit
 

@@ -1,10 +1,12 @@
 """Four-eyes operations (SPEC §4.10): one principal asks, a different one approves.
 
-With caller auth on, ``EraseSubject`` only records a pending operation; it
-runs when a *different* principal with the ``approver`` role calls
-``ApproveOperation`` before it expires. The operation's number and reason
-are stored encrypted (bound to the operation's row) and dropped once it has
-run; what stays is the erasure receipt, which holds no number.
+With caller auth on, ``EraseSubject`` only records a pending operation; so
+does ``OverrideSuppression`` (always: lifting a user's own opt-out against
+the user's word is never one person's call). It runs when a *different*
+principal with the ``approver`` role calls ``ApproveOperation`` before it
+expires. The operation's arguments (number, reason, categories) are stored
+encrypted (bound to the operation's row) and dropped once it has run; what
+stays is the receipt, which holds no number.
 
 Crash safety: approval first moves the record PENDING → APPROVED in the
 store (one winner among concurrent approvers), then the erasure runs (it is
@@ -14,24 +16,29 @@ between leaves it APPROVED; the same approver calling again finishes it.
     ops = Operations(state, consent, cipher, ttl=86400)
     pending = await ops.request_erasure(e164, reason, requested_by="alice")
     outcome = await ops.approve(pending.id, approver="bob")
+    pending = await ops.request_override(e164, [Category.MARKETING], reason, requested_by="alice")
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import NotFound, PermissionDenied, PreconditionFailed
-from sidecar.service.consent import ConsentManager, ErasureReceipt
+from sidecar.policy.types import Category
+from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, ErasureReceipt
 from sidecar.stores.base import OperationRecord, OperationState, StateStore
 
 ERASE_SUBJECT = "erase_subject"
+OVERRIDE_SUPPRESSION = "override_suppression"
 
 
 class OperationStatus(enum.Enum):
@@ -41,11 +48,24 @@ class OperationStatus(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class OverrideReceipt:
+    """What an approved override did; ``digest`` also covers the reason."""
+
+    subject_index: str
+    categories: tuple[Category, ...]
+    requested_by: str
+    approved_by: str
+    overridden_at: float
+    digest: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class OperationOutcome:
     id: str
     status: OperationStatus
     receipt: ErasureReceipt | None = None
     expires_at: float = 0.0
+    override: OverrideReceipt | None = None
 
 
 def _where(operation_id: str) -> bytes:
@@ -72,12 +92,27 @@ class Operations:
         self, e164: str, reason: str, *, requested_by: str
     ) -> OperationOutcome:
         """Record a pending erasure of ``e164`` (audited); nothing is erased yet."""
+        return await self._request(ERASE_SUBJECT, e164, requested_by, reason=reason)
+
+    async def request_override(
+        self, e164: str, categories: Sequence[Category], reason: str, *, requested_by: str
+    ) -> OperationOutcome:
+        """Record a pending override of the user's suppression of ``categories``
+        (empty = all; audited); nothing is lifted yet."""
+        cats = [c.value for c in categories]
+        return await self._request(
+            OVERRIDE_SUPPRESSION, e164, requested_by, reason=reason, categories=cats
+        )
+
+    async def _request(
+        self, kind: str, e164: str, requested_by: str, **arguments: Any
+    ) -> OperationOutcome:
         op_id = secrets.token_hex(16)
         now = self._clock()
-        payload = json.dumps({"e164": e164, "reason": reason}).encode()
+        payload = json.dumps({"e164": e164, **arguments}).encode()
         record = OperationRecord(
             id=op_id,
-            kind=ERASE_SUBJECT,
+            kind=kind,
             payload=self._cipher.encrypt(payload, _where(op_id)),
             requested_by=requested_by,
             created_at=now,
@@ -85,7 +120,7 @@ class Operations:
         )
         await self._state.put_operation(record)
         await self._consent.audit_operation(
-            requested_by, "operation.requested", e164, operation_id=op_id, kind=ERASE_SUBJECT
+            requested_by, "operation.requested", e164, operation_id=op_id, kind=kind
         )
         return OperationOutcome(
             op_id, OperationStatus.PENDING_APPROVAL, expires_at=record.expires_at
@@ -103,11 +138,37 @@ class Operations:
         if record is None:
             return self._why_not(await self._state.get_operation(operation_id), approver, now)
         details = json.loads(self._cipher.decrypt(record.payload, _where(record.id)))
+        if record.kind == OVERRIDE_SUPPRESSION:
+            override = await self._override(record, details, approver)
+            await self._state.complete_operation(record.id, _encode(override))
+            return OperationOutcome(record.id, OperationStatus.COMPLETED, override=override)
         receipt = await self._consent.erase(
             details["e164"], details["reason"], actor=record.requested_by, approver=approver
         )
         await self._state.complete_operation(record.id, _encode(receipt))
         return OperationOutcome(record.id, OperationStatus.COMPLETED, receipt)
+
+    async def _override(
+        self, record: OperationRecord, details: dict[str, Any], approver: str
+    ) -> OverrideReceipt:
+        """Lift the suppression whoever created it (idempotent) and audit it
+        under the requester, naming the approver and the receipt's digest."""
+        e164 = details["e164"]
+        cats = tuple(Category(c) for c in details["categories"]) or ALL_CATEGORIES
+        subject_index = await self._consent.lift_suppression(e164, cats)
+        receipt = OverrideReceipt(subject_index, cats, record.requested_by, approver, self._clock())
+        content = {**_fields(receipt), "reason": details["reason"]}
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        await self._consent.audit_operation(
+            record.requested_by,
+            "consent.override",
+            e164,
+            cats,
+            approved_by=approver,
+            operation_id=record.id,
+            digest=digest,
+        )
+        return dataclasses.replace(receipt, digest=digest)
 
     def _why_not(
         self, record: OperationRecord | None, approver: str, now: float
@@ -115,7 +176,7 @@ class Operations:
         if record is None:
             raise NotFound("operation_id: no such operation")
         if record.state is OperationState.COMPLETED:
-            return OperationOutcome(record.id, OperationStatus.COMPLETED, _decode(record.result))
+            return _completed(record)
         if record.requested_by == approver:
             raise PermissionDenied("an operation must be approved by a different principal")
         if record.state is OperationState.PENDING and record.expires_at <= now:
@@ -125,13 +186,25 @@ class Operations:
         raise PreconditionFailed("another principal approved this operation; it is running")
 
 
-def _encode(receipt: ErasureReceipt) -> bytes:
-    return json.dumps(dataclasses.asdict(receipt), sort_keys=True).encode()
+def _fields(receipt: ErasureReceipt | OverrideReceipt) -> dict[str, Any]:
+    fields = dataclasses.asdict(receipt)
+    if isinstance(receipt, OverrideReceipt):
+        fields["categories"] = [c.value for c in receipt.categories]
+    return fields
 
 
-def _decode(data: bytes) -> ErasureReceipt | None:
-    if not data:
-        return None
-    fields = json.loads(data)
+def _encode(receipt: ErasureReceipt | OverrideReceipt) -> bytes:
+    return json.dumps(_fields(receipt), sort_keys=True).encode()
+
+
+def _completed(record: OperationRecord) -> OperationOutcome:
+    """The stored answer of a finished operation, asked for again."""
+    done = OperationOutcome(record.id, OperationStatus.COMPLETED)
+    if not record.result:
+        return done
+    fields = json.loads(record.result)
+    if record.kind == OVERRIDE_SUPPRESSION:
+        fields["categories"] = tuple(Category(c) for c in fields["categories"])
+        return dataclasses.replace(done, override=OverrideReceipt(**fields))
     fields["erased"] = tuple(fields.get("erased", ()))
-    return ErasureReceipt(**fields)
+    return dataclasses.replace(done, receipt=ErasureReceipt(**fields))

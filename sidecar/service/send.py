@@ -33,7 +33,7 @@ from typing import TypeVar
 from sidecar.config import Settings
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import IdempotencyConflict, StoreUnavailable
-from sidecar.policy.consent import ConsentRules, decide_consent, decide_window
+from sidecar.policy.consent import ConsentRules, decide_category, decide_consent, decide_window
 from sidecar.policy.retry import (
     OPT_OUT_CODES,
     PAIR_LIMIT_CODE,
@@ -198,6 +198,9 @@ class Sender:
     ) -> tuple[Decision, Subject | None]:
         """Consent → window → validator → quota; the first refusal wins."""
         d = self._d
+        unfit = decide_category(cmd.category, cmd.free_form)
+        if not unfit.allowed:  # stored before the edge refused it
+            return unfit, None
         try:
             subject, snap = looked_up or (await self._lookup(cmd, idx))[1]
             current = {category: action.value for category, action in snap.current.items()}

@@ -275,14 +275,23 @@ class ConsentStore(Protocol):
     """Append-only consent history, current state and the suppression list."""
 
     async def append_consent(
-        self, record: ConsentRecord, suppression_index: str, *, lift_suppression: bool
+        self,
+        record: ConsentRecord,
+        suppression_index: str,
+        *,
+        lift_suppression: bool,
+        by_user: bool = True,
     ) -> bool:
         """Append ``record`` and update current state in one transaction.
 
         Current state is last-writer-by-``recorded_at``; a REVOKE wins a tie.
         A REVOKE adds ``(suppression_index, category)`` to the suppression
-        list; a GRANT removes it only if ``lift_suppression``. Returns False
-        (and changes nothing) when ``record.event_key`` was applied before.
+        list, as the user's entry when ``by_user`` (an app's entry becomes
+        the user's; the user's never becomes the app's). A GRANT that became
+        current removes the entry only if ``lift_suppression`` and the entry
+        is not the user's: only the user, or ``unsuppress``, lifts that.
+        Returns False (and changes nothing) when ``record.event_key`` was
+        applied before.
         """
         ...
 
@@ -293,11 +302,13 @@ class ConsentStore(Protocol):
         ...
 
     async def suppress(self, suppression_index: str, categories: Sequence[str], now: float) -> None:
-        """Add suppression entries without a subject (erasure keeps these)."""
+        """Add suppression entries without a subject (erasure keeps these); a
+        new entry counts as the user's."""
         ...
 
     async def unsuppress(self, suppression_index: str, categories: Sequence[str]) -> None:
-        """Remove suppression entries (a re-subscription that config allows)."""
+        """Remove suppression entries whoever created them (a re-subscription
+        that config allows, or an approved override)."""
         ...
 
 

@@ -135,7 +135,12 @@ class PostgresStateStore:
     # ----------------------------------------------------------------------- consent
 
     async def append_consent(
-        self, record: ConsentRecord, suppression_index: str, *, lift_suppression: bool
+        self,
+        record: ConsentRecord,
+        suppression_index: str,
+        *,
+        lift_suppression: bool,
+        by_user: bool = True,
     ) -> bool:
         return bool(
             await self._link.fetchval(
@@ -150,6 +155,7 @@ class PostgresStateStore:
                 record.event_key,
                 suppression_index,
                 lift_suppression,
+                by_user,
             )
         )
 

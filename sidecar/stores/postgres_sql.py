@@ -78,9 +78,11 @@ DELETE_SUBJECT_KINDS = (
 # --------------------------------------------------------------------------- consent
 
 # $1 id, $2 subject, $3 category, $4 action, $5 recorded_at, $6 actor, $7 proof,
-# $8 event_key, $9 suppression index, $10 lift suppression. The newer event
-# becomes current, a REVOKE also on a tie; a GRANT lifts suppression only if
-# it became current, so a late old GRANT cannot undo a newer opt-out.
+# $8 event_key, $9 suppression index, $10 lift suppression, $11 by the user.
+# The newer event becomes current, a REVOKE also on a tie; a GRANT lifts
+# suppression only if it became current, so a late old GRANT cannot undo a
+# newer opt-out, and only the app's entry: the user's own opt-out stands. A
+# user's REVOKE marks an existing app's entry as the user's.
 APPEND_CONSENT = """
 WITH ev AS (
     INSERT INTO consent_events
@@ -97,13 +99,14 @@ WITH ev AS (
        OR (excluded.recorded_at = c.recorded_at AND excluded.action = 'revoke')
     RETURNING 1
 ), sup AS (
-    INSERT INTO suppression (suppression_index, category, created_at)
-    SELECT $9, $3, $5 FROM ev WHERE $4 = 'revoke' AND $9 <> ''
-    ON CONFLICT DO NOTHING
+    INSERT INTO suppression AS s (suppression_index, category, created_at, by_user)
+    SELECT $9, $3, $5, $11 FROM ev WHERE $4 = 'revoke' AND $9 <> ''
+    ON CONFLICT (suppression_index, category) DO UPDATE SET by_user = true
+    WHERE excluded.by_user AND NOT s.by_user
     RETURNING 1
 ), lift AS (
     DELETE FROM suppression
-    WHERE suppression_index = $9 AND category = $3
+    WHERE suppression_index = $9 AND category = $3 AND NOT by_user
       AND $10 AND $4 = 'grant' AND $9 <> '' AND EXISTS (SELECT 1 FROM cur)
     RETURNING 1
 )

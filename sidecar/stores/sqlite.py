@@ -103,10 +103,15 @@ class SqliteStateStore:
     # ----------------------------------------------------------------------- consent
 
     async def append_consent(
-        self, record: ConsentRecord, suppression_index: str, *, lift_suppression: bool
+        self,
+        record: ConsentRecord,
+        suppression_index: str,
+        *,
+        lift_suppression: bool,
+        by_user: bool = True,
     ) -> bool:
         return await self._link.write(
-            sql.append_consent, record, suppression_index, lift_suppression
+            sql.append_consent, record, suppression_index, lift_suppression, by_user
         )
 
     async def consent_history(self, subject_id: str) -> list[ConsentRecord]:

@@ -160,19 +160,26 @@ _UPSERT_CURRENT = (
     " WHERE excluded.recorded_at > consent_current.recorded_at"
     " OR (excluded.recorded_at = consent_current.recorded_at AND excluded.action = 'revoke')"
 )
+# A user's opt-out marks the entry as the user's, also when the app's came first.
 _SUPPRESS = (
-    "INSERT INTO suppression (suppression_index, category, created_at) VALUES (?, ?, ?)"
-    " ON CONFLICT DO NOTHING"
+    "INSERT INTO suppression (suppression_index, category, created_at, by_user)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (suppression_index, category) DO UPDATE"
+    " SET by_user = 1 WHERE excluded.by_user = 1 AND suppression.by_user = 0"
 )
 
 
 def append_consent(
-    db: sqlite3.Connection, record: ConsentRecord, suppression_index: str, lift_suppression: bool
+    db: sqlite3.Connection,
+    record: ConsentRecord,
+    suppression_index: str,
+    lift_suppression: bool,
+    by_user: bool = True,
 ) -> bool:
     """See ``ConsentStore.append_consent``; run inside ``write``.
 
     A GRANT lifts suppression only when it also became the current state, so
-    a late-arriving old GRANT cannot undo a newer opt-out.
+    a late-arriving old GRANT cannot undo a newer opt-out, and only an
+    entry the app created: the user's own opt-out stands.
     """
     inserted = db.execute(
         _INSERT_EVENT,
@@ -196,10 +203,12 @@ def append_consent(
     if not suppression_index:
         return True
     if record.action is ConsentAction.REVOKE:
-        db.execute(_SUPPRESS, (suppression_index, record.category, record.recorded_at))
+        db.execute(
+            _SUPPRESS, (suppression_index, record.category, record.recorded_at, int(by_user))
+        )
     elif lift_suppression and current:
         db.execute(
-            "DELETE FROM suppression WHERE suppression_index = ? AND category = ?",
+            "DELETE FROM suppression WHERE suppression_index = ? AND category = ? AND by_user = 0",
             (suppression_index, record.category),
         )
     return True
@@ -250,7 +259,7 @@ def prepare_send(
 def suppress(
     db: sqlite3.Connection, suppression_index: str, categories: Sequence[str], now: float
 ) -> None:
-    db.executemany(_SUPPRESS, [(suppression_index, c, now) for c in categories])
+    db.executemany(_SUPPRESS, [(suppression_index, c, now, 1) for c in categories])
 
 
 def unsuppress(db: sqlite3.Connection, suppression_index: str, categories: Sequence[str]) -> None:

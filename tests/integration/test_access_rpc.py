@@ -5,8 +5,10 @@ a bearer token whose principal has the method's role; a role denial is
 audited; a sender's categories limit what it may send (refusals are
 answers); the audit actor is the token's principal, never what the caller
 claims; ``EraseSubject`` only records a pending operation that a different
-approver runs, and that operation survives kill -9. The file is re-read when
-it changes; a broken version keeps the previous principals.
+approver runs, and that operation survives kill -9; so does
+``OverrideSuppression``, the only way past a user's own opt-out besides the
+user. The file is re-read when it changes; a broken version keeps the
+previous principals.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ from sidecar.api._gen.wasidecar.v1 import (
 )
 from sidecar.app import load_keyring
 from sidecar.crypto.fields import FieldCipher
+from sidecar.crypto.keys import Keyring
 from sidecar.policy.types import Category
 from sidecar.service.consent import Proof
 from sidecar.service.operations import Operations, OperationStatus
-from sidecar.testing import Embedded, SidecarProcess
+from sidecar.testing import Embedded, SidecarProcess, inbound_text, signature
 from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
@@ -57,6 +60,8 @@ PRINCIPALS: dict[str, tuple[list[str], list[str] | None]] = {
     "dpo": (["consent-admin", "auditor"], None),
     "legal": (["approver", "auditor"], None),
     "boss": (["consent-admin", "approver"], None),
+    "meta": (["webhook"], None),
+    "campaigns": (["sender"], None),
 }
 
 
@@ -432,3 +437,100 @@ async def test_serve_refuses_to_start_on_a_broken_auth_file(
         await proc.stop()
     log = proc.log_text()
     assert "WA_SIDECAR_AUTH_FILE" in log and "principals[0].roles" in log
+
+
+# --------------------------------------------------------------------------- suppression override
+
+
+def stop_from(number: str) -> verify_pb2.WebhookRequest:
+    body = inbound_text(number[1:], "STOP")
+    return verify_pb2.WebhookRequest(body=body, signature=signature(body), remote_ip="127.0.0.1")
+
+
+def override(number: str = NUMBER, reason: str = "re-subscribed by phone, ticket 4711") -> Any:
+    return consent_pb2.OverrideSuppressionRequest(
+        phone_number=number, categories=[common_pb2.CATEGORY_MARKETING], reason=reason
+    )
+
+
+@pytest.mark.parametrize("state", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_a_users_stop_is_overridden_only_by_two_principals(
+    tmp_path: Path,
+    simulator: SimulatorHandle,
+    auth_file: Path,
+    request: pytest.FixtureRequest,
+    state: str,
+) -> None:
+    env = {"WA_SIDECAR_AUTH_FILE": str(auth_file)}
+    if state == "postgres":
+        env["WA_SIDECAR_STATE_URL"] = request.getfixturevalue("postgres_databases")()
+        env["WA_SIDECAR_ENCRYPTION_KEY"] = Keyring.generate()
+    async with SidecarProcess(tmp_path, env, graph_url=simulator.url) as proc:
+        consent = consent_pb2_grpc.ConsentServiceStub(proc.channel)
+        send = send_pb2_grpc.SendServiceStub(proc.channel)
+        verify = verify_pb2_grpc.VerifyServiceStub(proc.channel)
+
+        async def refused() -> bool:
+            decision = await send.Check(promo(), metadata=metadata("campaigns"))
+            return decision.reason == common_pb2.REASON_OPTED_OUT
+
+        assert (await verify.VerifyWebhook(stop_from(NUMBER), metadata=metadata("meta"))).valid
+        stands = await consent.Grant(grant(), metadata=metadata("crm"))
+        assert stands.suppression_stands and await refused()
+        # A consent-writer may not ask for an override at all.
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await consent.OverrideSuppression(override(), metadata=metadata("crm"))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        # One consent-admin asks: nothing is lifted yet.
+        asked = await consent.OverrideSuppression(override(), metadata=metadata("dpo"))
+        assert asked.status == consent_pb2.OPERATION_STATUS_PENDING_APPROVAL and asked.operation_id
+        assert await refused()
+        approve = consent_pb2.ApproveOperationRequest(operation_id=asked.operation_id)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await consent.ApproveOperation(approve, metadata=metadata("dpo"))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert await refused()
+
+        # A different approver runs it: the recorded grant now counts.
+        done = await consent.ApproveOperation(approve, metadata=metadata("legal"))
+        assert done.status == consent_pb2.OPERATION_STATUS_COMPLETED
+        assert not done.HasField("receipt")
+        got = done.override_receipt
+        assert (got.requested_by, got.approved_by) == ("dpo", "legal")
+        assert list(got.categories) == [common_pb2.CATEGORY_MARKETING]
+        assert got.subject_index == stands.subject_index and got.digest
+        assert (await send.Check(promo(), metadata=metadata("campaigns"))).allowed
+        again = await consent.ApproveOperation(approve, metadata=metadata("boss"))
+        assert again.override_receipt == got
+
+        entries = await audit_entries(consent)
+        [requested] = [e for e in entries if e.action == "operation.requested"]
+        assert json.loads(requested.detail_json)["kind"] == "override_suppression"
+        [lifted] = [e for e in entries if e.action == "consent.override"]
+        detail = json.loads(lifted.detail_json)
+        assert (lifted.actor, detail["approved_by"]) == ("dpo", "legal")
+        assert detail["digest"] == got.digest
+        assert detail["categories"] == ["marketing"]
+        assert "ticket" not in lifted.detail_json  # the reason stays out of the audit log
+        verified = await consent.VerifyAudit(
+            consent_pb2.VerifyAuditRequest(), metadata=metadata("dpo")
+        )
+        assert verified.ok
+    assert NUMBER not in proc.log_text()
+
+
+async def test_an_override_approved_by_its_requester_is_denied(guarded: SidecarProcess) -> None:
+    consent = consent_pb2_grpc.ConsentServiceStub(guarded.channel)
+    verify = verify_pb2_grpc.VerifyServiceStub(guarded.channel)
+    send = send_pb2_grpc.SendServiceStub(guarded.channel)
+    await verify.VerifyWebhook(stop_from(NUMBER), metadata=metadata("meta"))
+    await consent.Grant(grant(), metadata=metadata("crm"))
+    asked = await consent.OverrideSuppression(override(), metadata=metadata("boss"))
+    approve = consent_pb2.ApproveOperationRequest(operation_id=asked.operation_id)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await consent.ApproveOperation(approve, metadata=metadata("boss"))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "different principal" in (err.value.details() or "")
+    decision = await send.Check(promo(), metadata=metadata("campaigns"))
+    assert decision.reason == common_pb2.REASON_OPTED_OUT
+    assert not [e for e in await audit_entries(consent) if e.action == "consent.override"]

@@ -161,7 +161,9 @@ async def test_reapplying_an_event_key_is_a_no_op(state_store: StateStore) -> No
 
 async def test_revoke_suppresses_and_grant_lifts_only_when_asked(state_store: StateStore) -> None:
     s = await new_subject(state_store)
-    await state_store.append_consent(consent(s.id, REVOKE, 1.0), "sup", lift_suppression=False)
+    await state_store.append_consent(
+        consent(s.id, REVOKE, 1.0), "sup", lift_suppression=False, by_user=False
+    )
     assert (await state_store.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
     await state_store.append_consent(consent(s.id, GRANT, 2.0), "sup", lift_suppression=False)
     assert (await state_store.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
@@ -169,6 +171,31 @@ async def test_revoke_suppresses_and_grant_lifts_only_when_asked(state_store: St
     snap = await state_store.snapshot(s.id, "sup")
     assert snap.suppressed == frozenset()
     assert snap.current == {"MARKETING": GRANT}
+
+
+async def test_a_grant_never_lifts_the_users_own_opt_out(state_store: StateStore) -> None:
+    s = await new_subject(state_store)
+    await state_store.append_consent(consent(s.id, REVOKE, 1.0), "sup", lift_suppression=False)
+    await state_store.append_consent(consent(s.id, GRANT, 2.0), "sup", lift_suppression=True)
+    snap = await state_store.snapshot(s.id, "sup")
+    assert snap.current == {"MARKETING": GRANT}  # recorded as proof …
+    assert snap.suppressed == {"MARKETING"}  # … but the user's suppression stands
+    await state_store.unsuppress("sup", ["MARKETING"])  # the user's START, or an override
+    assert (await state_store.snapshot(s.id, "sup")).suppressed == frozenset()
+
+
+@pytest.mark.parametrize("app_first", [True, False])
+async def test_the_users_opt_out_and_the_apps_on_one_entry_stay_the_users(
+    state_store: StateStore, app_first: bool
+) -> None:
+    s = await new_subject(state_store)
+    for by_user in (False, True) if app_first else (True, False):
+        at = 1.0 if by_user is not app_first else 2.0
+        await state_store.append_consent(
+            consent(s.id, REVOKE, at), "sup", lift_suppression=False, by_user=by_user
+        )
+    await state_store.append_consent(consent(s.id, GRANT, 3.0), "sup", lift_suppression=True)
+    assert (await state_store.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
 
 
 async def test_an_older_grant_arriving_late_does_not_lift_a_newer_opt_out(
@@ -684,14 +711,24 @@ async def test_a_database_at_schema_version_1_migrates_to_the_latest(
     state_backend: StateBackend,
 ) -> None:
     await state_backend.store.set_meta("m", "v")
-    # Back to what release 1 left behind: no operations table, version 1.
+    s = await new_subject(state_backend.store)
+    # Back to what release 1 left behind: no operations table, suppression
+    # entries that do not say who made them, version 1.
     await state_backend.raw("DROP TABLE operations", [])
+    await state_backend.raw("ALTER TABLE suppression DROP COLUMN by_user", [])
+    await state_backend.raw(
+        "INSERT INTO suppression (suppression_index, category, created_at) VALUES (?, ?, ?)",
+        ["sup", "MARKETING", 1.0],
+    )
     await state_backend.raw("DELETE FROM schema_version WHERE version > ?", [1])
 
     reopened = await state_backend.reopen()
     assert await reopened.get_meta("m") == "v"
     await reopened.put_operation(operation("op1"))
     assert await reopened.get_operation("op1") == operation("op1")
+    # An entry from before the migration counts as the user's: a grant stays proof only.
+    await reopened.append_consent(consent(s.id, GRANT, 2.0), "sup", lift_suppression=True)
+    assert (await reopened.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
 
 
 # --------------------------------------------------------------------------- subjects' data

@@ -297,10 +297,19 @@ class ConsentState(_message.Message):
     CATEGORIES_FIELD_NUMBER: _builtins.int
     HISTORY_FIELD_NUMBER: _builtins.int
     SUPPRESSED_FIELD_NUMBER: _builtins.int
+    SUPPRESSION_STANDS_FIELD_NUMBER: _builtins.int
+    SUPPRESSION_DETAIL_FIELD_NUMBER: _builtins.int
     subject_index: _builtins.str
     """Keyed blind index of the number (hex); never the number itself."""
     suppressed: _builtins.bool
     """On the suppression list (opted out of everything, or erased after an opt-out)."""
+    suppression_stands: _builtins.bool
+    """Grant only: the user's own opt-out still suppresses a granted category.
+    The grant is recorded as proof; only the user (an opt-in keyword where
+    allowed, Meta's resume) or an approved OverrideSuppression lifts it.
+    """
+    suppression_detail: _builtins.str
+    """Which categories stay suppressed and why (empty unless suppression_stands)."""
     @_builtins.property
     def categories(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryConsent]: ...
     @_builtins.property
@@ -314,10 +323,12 @@ class ConsentState(_message.Message):
         categories: _abc.Iterable[Global___CategoryConsent] | None = ...,
         history: _abc.Iterable[Global___ConsentEvent] | None = ...,
         suppressed: _builtins.bool = ...,
+        suppression_stands: _builtins.bool = ...,
+        suppression_detail: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories", "history", b"history", "subject_index", b"subject_index", "suppressed", b"suppressed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories", "history", b"history", "subject_index", b"subject_index", "suppressed", b"suppressed", "suppression_detail", b"suppression_detail", "suppression_stands", b"suppression_stands"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -606,24 +617,125 @@ class ApproveOperationResponse(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     OPERATION_ID_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
+    OVERRIDE_RECEIPT_FIELD_NUMBER: _builtins.int
     status: Global___OperationStatus.ValueType
     operation_id: _builtins.str
     @_builtins.property
-    def receipt(self) -> Global___ErasureReceipt: ...
+    def receipt(self) -> Global___ErasureReceipt:
+        """Set when the operation was an erasure."""
+
+    @_builtins.property
+    def override_receipt(self) -> Global___OverrideReceipt:
+        """Set when the operation was a suppression override."""
+
     def __init__(
         self,
         *,
         status: Global___OperationStatus.ValueType = ...,
         operation_id: _builtins.str = ...,
         receipt: Global___ErasureReceipt | None = ...,
+        override_receipt: Global___OverrideReceipt | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["override_receipt", b"override_receipt", "receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["operation_id", b"operation_id", "receipt", b"receipt", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operation_id", b"operation_id", "override_receipt", b"override_receipt", "receipt", b"receipt", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ApproveOperationResponse: _TypeAlias = ApproveOperationResponse  # noqa: Y015
+
+@_typing.final
+class OverrideSuppressionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    phone_number: _builtins.str
+    reason: _builtins.str
+    """Why the user's opt-out is overridden (required; kept out of the audit
+    log, which holds the receipt's digest).
+    """
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Category.ValueType]:
+        """Empty = all categories."""
+
+    def __init__(
+        self,
+        *,
+        phone_number: _builtins.str = ...,
+        categories: _abc.Iterable[_common_pb2.Category.ValueType] | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories", "phone_number", b"phone_number", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OverrideSuppressionRequest: _TypeAlias = OverrideSuppressionRequest  # noqa: Y015
+
+@_typing.final
+class OverrideSuppressionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    OPERATION_ID_FIELD_NUMBER: _builtins.int
+    status: Global___OperationStatus.ValueType
+    """OPERATION_STATUS_PENDING_APPROVAL until a different approver runs it."""
+    operation_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        status: Global___OperationStatus.ValueType = ...,
+        operation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operation_id", b"operation_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OverrideSuppressionResponse: _TypeAlias = OverrideSuppressionResponse  # noqa: Y015
+
+@_typing.final
+class OverrideReceipt(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECT_INDEX_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    APPROVED_BY_FIELD_NUMBER: _builtins.int
+    OVERRIDDEN_AT_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
+    subject_index: _builtins.str
+    requested_by: _builtins.str
+    approved_by: _builtins.str
+    digest: _builtins.str
+    """SHA-256 over the receipt content and the reason."""
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Category.ValueType]:
+        """The categories the override covered; none of them is suppressed after it."""
+
+    @_builtins.property
+    def overridden_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        subject_index: _builtins.str = ...,
+        categories: _abc.Iterable[_common_pb2.Category.ValueType] | None = ...,
+        requested_by: _builtins.str = ...,
+        approved_by: _builtins.str = ...,
+        overridden_at: _timestamp_pb2.Timestamp | None = ...,
+        digest: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["overridden_at", b"overridden_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved_by", b"approved_by", "categories", b"categories", "digest", b"digest", "overridden_at", b"overridden_at", "requested_by", b"requested_by", "subject_index", b"subject_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OverrideReceipt: _TypeAlias = OverrideReceipt  # noqa: Y015
 
 @_typing.final
 class ListAuditRequest(_message.Message):

@@ -64,6 +64,11 @@ class ConsentServiceStub:
                 request_serializer=wasidecar_dot_v1_dot_consent__pb2.ApproveOperationRequest.SerializeToString,
                 response_deserializer=wasidecar_dot_v1_dot_consent__pb2.ApproveOperationResponse.FromString,
                 _registered_method=True)
+        self.OverrideSuppression = channel.unary_unary(
+                '/wasidecar.v1.ConsentService/OverrideSuppression',
+                request_serializer=wasidecar_dot_v1_dot_consent__pb2.OverrideSuppressionRequest.SerializeToString,
+                response_deserializer=wasidecar_dot_v1_dot_consent__pb2.OverrideSuppressionResponse.FromString,
+                _registered_method=True)
         self.ListAudit = channel.unary_unary(
                 '/wasidecar.v1.ConsentService/ListAudit',
                 request_serializer=wasidecar_dot_v1_dot_consent__pb2.ListAuditRequest.SerializeToString,
@@ -117,6 +122,15 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OverrideSuppression(self, request, context):
+        """Lift a suppression the user created (keyword, button, Meta's stop, error
+        131050) against the user's word: a four-eyes operation that runs when a
+        different principal approves it. Needs caller auth (WA_SIDECAR_AUTH_FILE).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAudit(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -161,6 +175,11 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.ApproveOperation,
                     request_deserializer=wasidecar_dot_v1_dot_consent__pb2.ApproveOperationRequest.FromString,
                     response_serializer=wasidecar_dot_v1_dot_consent__pb2.ApproveOperationResponse.SerializeToString,
+            ),
+            'OverrideSuppression': grpc.unary_unary_rpc_method_handler(
+                    servicer.OverrideSuppression,
+                    request_deserializer=wasidecar_dot_v1_dot_consent__pb2.OverrideSuppressionRequest.FromString,
+                    response_serializer=wasidecar_dot_v1_dot_consent__pb2.OverrideSuppressionResponse.SerializeToString,
             ),
             'ListAudit': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAudit,
@@ -335,6 +354,33 @@ class ConsentService:
             '/wasidecar.v1.ConsentService/ApproveOperation',
             wasidecar_dot_v1_dot_consent__pb2.ApproveOperationRequest.SerializeToString,
             wasidecar_dot_v1_dot_consent__pb2.ApproveOperationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OverrideSuppression(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wasidecar.v1.ConsentService/OverrideSuppression',
+            wasidecar_dot_v1_dot_consent__pb2.OverrideSuppressionRequest.SerializeToString,
+            wasidecar_dot_v1_dot_consent__pb2.OverrideSuppressionResponse.FromString,
             options,
             channel_credentials,
             insecure,

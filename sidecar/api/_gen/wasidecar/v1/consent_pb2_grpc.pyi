@@ -39,6 +39,11 @@ class ConsentServiceStub:
     EraseSubject: _grpc.UnaryUnaryMultiCallable[_consent_pb2.EraseSubjectRequest, _consent_pb2.EraseSubjectResponse]
     ApproveOperation: _grpc.UnaryUnaryMultiCallable[_consent_pb2.ApproveOperationRequest, _consent_pb2.ApproveOperationResponse]
     """The second person of a four-eyes operation."""
+    OverrideSuppression: _grpc.UnaryUnaryMultiCallable[_consent_pb2.OverrideSuppressionRequest, _consent_pb2.OverrideSuppressionResponse]
+    """Lift a suppression the user created (keyword, button, Meta's stop, error
+    131050) against the user's word: a four-eyes operation that runs when a
+    different principal approves it. Needs caller auth (WA_SIDECAR_AUTH_FILE).
+    """
     ListAudit: _grpc.UnaryUnaryMultiCallable[_consent_pb2.ListAuditRequest, _consent_pb2.ListAuditResponse]
     VerifyAudit: _grpc.UnaryUnaryMultiCallable[_consent_pb2.VerifyAuditRequest, _consent_pb2.VerifyAuditResponse]
 
@@ -53,6 +58,11 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     EraseSubject: _aio.UnaryUnaryMultiCallable[_consent_pb2.EraseSubjectRequest, _consent_pb2.EraseSubjectResponse]  # type: ignore[assignment]
     ApproveOperation: _aio.UnaryUnaryMultiCallable[_consent_pb2.ApproveOperationRequest, _consent_pb2.ApproveOperationResponse]  # type: ignore[assignment]
     """The second person of a four-eyes operation."""
+    OverrideSuppression: _aio.UnaryUnaryMultiCallable[_consent_pb2.OverrideSuppressionRequest, _consent_pb2.OverrideSuppressionResponse]  # type: ignore[assignment]
+    """Lift a suppression the user created (keyword, button, Meta's stop, error
+    131050) against the user's word: a four-eyes operation that runs when a
+    different principal approves it. Needs caller auth (WA_SIDECAR_AUTH_FILE).
+    """
     ListAudit: _aio.UnaryUnaryMultiCallable[_consent_pb2.ListAuditRequest, _consent_pb2.ListAuditResponse]  # type: ignore[assignment]
     VerifyAudit: _aio.UnaryUnaryMultiCallable[_consent_pb2.VerifyAuditRequest, _consent_pb2.VerifyAuditResponse]  # type: ignore[assignment]
 
@@ -100,6 +110,17 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_consent_pb2.ApproveOperationResponse, _abc.Awaitable[_consent_pb2.ApproveOperationResponse]]:
         """The second person of a four-eyes operation."""
+
+    @_abc_1.abstractmethod
+    def OverrideSuppression(
+        self,
+        request: _consent_pb2.OverrideSuppressionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consent_pb2.OverrideSuppressionResponse, _abc.Awaitable[_consent_pb2.OverrideSuppressionResponse]]:
+        """Lift a suppression the user created (keyword, button, Meta's stop, error
+        131050) against the user's word: a four-eyes operation that runs when a
+        different principal approves it. Needs caller auth (WA_SIDECAR_AUTH_FILE).
+        """
 
     @_abc_1.abstractmethod
     def ListAudit(
