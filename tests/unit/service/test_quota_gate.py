@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from sidecar.config import load_settings
 from sidecar.errors import StoreUnavailable
 from sidecar.policy.consent import ConsentRules
 from sidecar.policy.retry import RetryPolicy
@@ -63,13 +64,13 @@ SETTINGS = SendSettings(
 class Gate:
     """A gate on a memory store that reads the test's clock."""
 
-    def __init__(self, store: Any = None, **settings: Any) -> None:
+    def __init__(self, store: Any = None, base: SendSettings = SETTINGS, **settings: Any) -> None:
         self.time = Time()
         self.metrics = Metrics()
         self.gate = QuotaGate(
             store if store is not None else MemoryQuotaStore(clock=self.time.clock),
             self.metrics,
-            replace(SETTINGS, **settings),
+            replace(base, **settings),
             clock=self.time.clock,
             sleep=self.time.sleep,
             fallback=MemoryQuotaStore(clock=self.time.clock),
@@ -124,6 +125,16 @@ async def test_a_wait_beyond_max_wait_is_refused_at_once_with_retry_after() -> N
     assert g.time.slept == []  # refused without waiting
     assert (await g.send(Y, max_wait=5.0)) == ALLOW  # a caller's longer wait is honoured
     assert sum(g.time.slept) == pytest.approx(2.0)
+
+
+async def test_a_fractional_rate_from_the_settings_paces_one_message_every_two_seconds() -> None:
+    env = {"WA_SIDECAR_SEND_RATE": "0.5", "WA_SIDECAR_SEND_MAX_WAIT": "0"}
+    g = Gate(base=SendSettings.from_settings(load_settings(environ=env)))
+    assert await g.send(X) == ALLOW
+    refused = await g.send(Y)
+    assert (refused.reason, refused.retry_after) == (Reason.QUOTA_EXHAUSTED, pytest.approx(2.0))
+    g.time.now += 2.0
+    assert await g.send(Y) == ALLOW
 
 
 async def test_concurrent_waiters_queue_and_those_past_max_wait_are_refused() -> None:
