@@ -216,7 +216,10 @@ class Settings:
     # --- sending policy ------------------------------------------------------
     send_rate: float = field(
         default=80.0,
-        metadata=_doc("Token-bucket rate per business phone number, messages per second."),
+        metadata=_doc(
+            "Token-bucket rate per business phone number, messages per second;"
+            " may be below 1 (0.5 = one message every 2 s)."
+        ),
     )
     send_burst: float = field(
         default=0.0,

@@ -3,6 +3,7 @@
     quotas = RedisQuotaStore("redis://redis:6379/0")
     await quotas.ping()
     wait = await quotas.acquire("rate:106540352242922", rate=80, burst=80)
+    admission = await quotas.admit("106540352242922", [Bucket("rate", rate=80, burst=80)])
     dedup = quotas.dedup()  # same connection pool
     ...
     await quotas.close()
@@ -15,8 +16,10 @@ computed in microseconds; a bucket key expires when the bucket would be full
 again, so idle keys cost nothing.
 
 Keys carry a Redis Cluster hash tag around the caller's key (``wa:{rate:123}``,
-``wa:uniq:{tier:…}``, ``wa:dedup:{wamid…}``): every script touches one key,
-which therefore lives in one slot.
+``wa:uniq:{tier:…}``, ``wa:dedup:{wamid…}``): those scripts touch one key,
+which therefore lives in one slot. ``admit`` touches a send's few limits at
+once; they share the group's tag (``wa:{123}:rate``, ``wa:{123}:pair:…``,
+``wa:{123}:uniq:tier``), so they too live in one slot.
 
 A slow Redis must not stall requests: connect and socket timeouts are short
 (``timeout``, 0.25 s by default), the pool is bounded and waits at most
