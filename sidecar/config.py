@@ -15,6 +15,7 @@ setting; ``wa-sidecar check-config`` runs exactly the same code offline.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 import typing
@@ -215,10 +216,14 @@ class Settings:
     # --- sending policy ------------------------------------------------------
     send_rate: float = field(
         default=80.0,
-        metadata=_doc("Token-bucket rate per business phone number, messages per second."),
+        metadata=_doc(
+            "Token-bucket rate per business phone number, messages per second;"
+            " may be below 1 (0.5 = one message every 2 s)."
+        ),
     )
     send_burst: float = field(
-        default=0.0, metadata=_doc("Token-bucket size; 0 means the same as the rate.")
+        default=0.0,
+        metadata=_doc("Token-bucket size (≥ 1 message); 0 means the same as the rate, at least 1."),
     )
     send_max_wait: float = field(
         default=2.0, metadata=_doc("Longest a unary Send waits for a token before QUOTA_EXHAUSTED.")
@@ -329,7 +334,9 @@ class Settings:
 
     @property
     def effective_send_burst(self) -> float:
-        return self.send_burst or self.send_rate
+        # A bucket smaller than one message would let none go: a fractional
+        # rate (0.5 = one message every 2 s) gets a burst of one.
+        return self.send_burst or max(self.send_rate, 1.0)
 
     @property
     def effective_quota_fail_mode(self) -> str:
@@ -409,7 +416,7 @@ def _from_yaml(path: str) -> dict[str, Any]:
             values[key[:-5]] = _read_secret_file(key[:-5], str(raw))
             continue
         if key not in FIELDS:
-            raise ConfigError(key, f"unknown setting in {path}")
+            raise ConfigError(key, f"unknown setting in {path}" + _suggest(key, _YAML_KEYS))
         if FIELDS[key].metadata["secret"]:
             raise ConfigError(
                 env_name(key),
@@ -420,11 +427,36 @@ def _from_yaml(path: str) -> dict[str, Any]:
     return values
 
 
+# Every name the loader reads, derived from the field declarations, so a
+# setting added there is known here without a second list.
+_ENV_NAMES = frozenset(
+    [env_name(name) for name in FIELDS]
+    + [env_name(name) + "_FILE" for name, spec in FIELDS.items() if spec.metadata["secret"]]
+)
+_YAML_KEYS = frozenset(
+    [*FIELDS, *(name + "_file" for name, spec in FIELDS.items() if spec.metadata["secret"])]
+)
+
+
+def _suggest(name: str, known: frozenset[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _refuse_unknown_env(env: Mapping[str, str]) -> None:
+    """A ``WA_SIDECAR_*`` variable no setting reads is a typo (a Helm value
+    that would otherwise be ignored in silence): refuse it, with the closest name."""
+    for var in sorted(env):
+        if var.startswith(ENV_PREFIX) and var not in _ENV_NAMES:
+            raise ConfigError(var, "unknown setting" + _suggest(var, _ENV_NAMES))
+
+
 def load_settings(
     config_file: str | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Defaults ← YAML file ← environment; validated. Raises ConfigError."""
     env = os.environ if environ is None else environ
+    _refuse_unknown_env(env)
     values: dict[str, Any] = _from_yaml(config_file) if config_file else {}
     for name, spec in FIELDS.items():
         var = env_name(name)
@@ -516,6 +548,11 @@ def validate(s: Settings) -> None:
     ):
         _positive(name, getattr(s, name))
     _positive("retry_max", s.retry_max, allow_zero=True)
+    if 0 < s.send_burst < 1:
+        raise ConfigError(
+            env_name("send_burst"),
+            f"must be 0 (the rate, at least 1) or ≥ 1; {s.send_burst} lets no message go",
+        )
     if s.retention_days * 86400.0 < s.dedup_ttl:
         # A status's record is its dedup claim: purging it sooner would let a
         # re-delivery within the TTL count as new.

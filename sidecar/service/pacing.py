@@ -3,8 +3,10 @@
 ``QuotaGate`` asks the (possibly shared) ``QuotaStore`` with the adaptive
 per-number rate, applies the quota fail mode (closed: refuse; open: a local
 fallback bucket at a fraction of the rate), and shadow mode (count refusals,
-enforce nothing). Waiters of one bucket queue behind a local lock so a
-process polls the store once per token, not once per waiter.
+enforce nothing). The limits of a send are asked together and taken all at
+once when it goes, so a refusal consumes nothing. Waiters of one bucket queue
+behind a local lock so a process polls the store once per token, not once per
+waiter.
 
     gate = QuotaGate(quota_store, metrics, send_settings)
     decision = await gate.decide(cmd, indexes, consume=True, max_wait=2.0)
@@ -17,6 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from sidecar.errors import StoreUnavailable
@@ -24,6 +27,7 @@ from sidecar.policy.retry import AdaptiveRate
 from sidecar.policy.types import ALLOW, Decision, Reason
 from sidecar.service.models import SendCommand
 from sidecar.service.subjects import Indexes
+from sidecar.stores.admission import Admission, Bucket, UniqueCap
 from sidecar.stores.base import QuotaStore
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
@@ -48,6 +52,7 @@ class QuotaGate:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        fallback: QuotaStore | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
@@ -56,7 +61,8 @@ class QuotaGate:
         self._sleep = sleep
         self._bucket_queues: dict[str, asyncio.Lock] = {}
         self._rates: dict[str, AdaptiveRate] = {}
-        self._fallback = MemoryQuotaStore()  # fail mode open: used while the store is down
+        # Fail mode open: this process's own buckets while the store is down.
+        self._fallback = fallback if fallback is not None else MemoryQuotaStore()
         self._quota_down = False
         self._shadow_logged = -math.inf  # when shadow mode last logged a refusal
 
@@ -87,125 +93,134 @@ class QuotaGate:
     async def _decision(
         self, cmd: SendCommand, idx: Indexes, *, consume: bool, max_wait: float | None
     ) -> Decision:
+        member = idx.full[:32]
+        tier = None
         if consume and self._s.messaging_limit and not cmd.free_form:
             # Messaging tier: unique users reached by templates in a rolling 24 h.
             # Check does not evaluate it: recording a recipient is the side effect.
-            tier, member, cap = (
-                f"tier:{cmd.phone_number_id}",
-                idx.full[:32],
-                self._s.messaging_limit,
-            )
-            within = await self._guarded(
-                self._store.add_unique(tier, member, 86400.0, cap),
-                lambda f: self._fallback.add_unique(tier, member, 86400.0, max(1, int(cap * f))),
-            )
-            if not within:
-                refused = self._refuse(
-                    "messaging_tier",
-                    Decision(
-                        False,
-                        Reason.MESSAGING_LIMIT_REACHED,
-                        "unique-recipient limit of the messaging tier reached for 24 h",
-                        3600.0,
-                    ),
-                    consume,
-                )
-                if refused is not None:
-                    return refused
-        pair_key = f"pair:{cmd.phone_number_id}:{idx.full[:32]}"
-        wait = await self._bucket(pair_key, self._s.pair_rate, self._s.pair_burst, consume=consume)
-        if wait > 0:
-            refused = self._refuse(
-                "pair_limit",
-                Decision(
-                    False, Reason.PAIR_RATE_LIMITED, "too many messages to this recipient", wait
-                ),
-                consume,
-            )
-            if refused is not None:
-                return refused
-        rate = self.rate_for(cmd.phone_number_id).current(self._clock())
+            tier = UniqueCap("tier", member, 86400.0, self._s.messaging_limit)
+        pair = Bucket(f"pair:{member}", self._s.pair_rate, self._s.pair_burst)
         limit = self._s.max_wait if max_wait is None else max_wait
-        if not consume:
-            wait = await self._bucket(
-                f"rate:{cmd.phone_number_id}", rate, self._s.burst, consume=False
-            )
-            if wait > limit:
-                refused = self._refuse("send_rate", _rate_refusal(wait), consume)
-                return ALLOW if refused is None else refused
-            return ALLOW
-        waited = await self.take_send_token(cmd.phone_number_id, limit)
-        if waited < 0:
-            refused = self._refuse("send_rate", _rate_refusal(-waited), consume)
-            return ALLOW if refused is None else refused
-        return ALLOW
-
-    def _refuse(self, rule: str, decision: Decision, consume: bool) -> Decision | None:
-        """``decision``, a quota rule's refusal; or None in shadow mode, where
-        the send goes ahead and — for a real send, not a Check — the refusal
-        is counted per rule and logged at most once a second."""
-        if not self._s.quota_shadow:
-            return decision
-        if consume:
-            self._metrics.quota_shadow_refusals.labels(rule).inc()
-            now = self._clock()
-            if now - self._shadow_logged >= 1.0:
-                self._shadow_logged = now
-                log.info(
-                    "quota rule would have refused a send (shadow mode: sent anyway)",
-                    extra={"event": "quota_shadow_refusal", "rule": rule},
-                )
-        return None
+        decision, _ = await self._admit(
+            cmd.phone_number_id, pair, tier, consume=consume, max_wait=limit, shadow=True
+        )
+        return decision
 
     async def take_send_token(self, phone_number_id: str, max_wait: float) -> float:
         """Wait for a token of the number's bucket; returns seconds waited, or
         minus the wait that would have been needed when it exceeds ``max_wait``.
         Raises ``StoreUnavailable`` when the quota store is down and the fail
-        mode is closed.
-
-        Waiters of one bucket queue behind a local lock, so a process polls the
-        (possibly shared) store once per token instead of once per waiter.
-        """
-        key = f"rate:{phone_number_id}"
-        wait = await self._bucket(
-            key, self._current_rate(phone_number_id), self._s.burst, consume=True
+        mode is closed."""
+        decision, waited = await self._admit(
+            phone_number_id, None, None, consume=True, max_wait=max_wait, shadow=False
         )
-        if wait <= 0:
-            return 0.0
-        if wait > max_wait:
-            return -wait
+        return waited if decision.allowed else -decision.retry_after
+
+    async def _admit(
+        self,
+        pnid: str,
+        pair: Bucket | None,
+        tier: UniqueCap | None,
+        *,
+        consume: bool,
+        max_wait: float,
+        shadow: bool,
+    ) -> tuple[Decision, float]:
+        """Ask the tier, the pair limit and the send rate together, and take
+        them all only when the send goes (``consume``): a refusal by any of
+        them takes nothing from the others. Only the send rate is waited for,
+        up to ``max_wait``; waiters of one number queue behind a local lock, so
+        a process polls the (possibly shared) store once per token instead of
+        once per waiter. Returns the decision and the seconds waited (minus the
+        wait needed, on a refusal). In shadow mode a refusing rule is counted
+        and left out, and the rest is asked again."""
         started = self._clock()
-        lock = self._bucket_queues.get(key)
-        if lock is None:
-            lock = self._bucket_queues[key] = asyncio.Lock()
-        try:
-            await asyncio.wait_for(lock.acquire(), None if math.isinf(max_wait) else max_wait)
-        except TimeoutError:
-            return -wait
+        lock: asyncio.Lock | None = None
+        with_rate = True
         try:
             while True:
-                rate = self._current_rate(phone_number_id)
-                wait = await self._bucket(key, rate, self._s.burst, consume=True)
-                waited = self._clock() - started
-                if wait <= 0:
+                buckets = [pair] if pair is not None else []
+                if with_rate:
+                    buckets.append(Bucket("rate", self._current_rate(pnid), self._s.burst))
+                if not buckets and tier is None:
+                    return ALLOW, 0.0
+                answer = await self._ask(pnid, buckets, tier, take=consume)
+                if answer.refused is None:
+                    if lock is None:
+                        return ALLOW, 0.0
+                    waited = self._clock() - started
                     self._metrics.quota_wait.observe(waited)
-                    return max(waited, 1e-9)
-                if waited + wait > max_wait:
-                    return -wait
-                await self._sleep(wait)
+                    return ALLOW, max(waited, 1e-9)
+                if tier is not None and answer.refused == tier.key:
+                    rule, refusal = "messaging_tier", _TIER_FULL
+                elif pair is not None and answer.refused == pair.key:
+                    rule, refusal = "pair_limit", _pair_refusal(answer.wait)
+                else:
+                    waited = self._clock() - started
+                    if not consume:
+                        if answer.wait <= max_wait:
+                            return ALLOW, 0.0
+                    elif waited + answer.wait <= max_wait:
+                        if lock is not None:
+                            await self._sleep(answer.wait)
+                            continue
+                        lock = await self._queue(pnid, max_wait - waited)
+                        if lock is not None:
+                            continue  # first in line now: ask again
+                    rule, refusal = "send_rate", _rate_refusal(answer.wait)
+                if not (shadow and self._s.quota_shadow):
+                    return refusal, -refusal.retry_after
+                self._count_shadow(rule, consume)
+                if rule == "messaging_tier":
+                    tier = None
+                elif rule == "pair_limit":
+                    pair = None
+                else:
+                    with_rate = False
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
+
+    async def _queue(self, pnid: str, within: float) -> asyncio.Lock | None:
+        """This process's queue for the number's tokens, once it is our turn;
+        None when the turn does not come ``within`` that many seconds."""
+        lock = self._bucket_queues.get(pnid)
+        if lock is None:
+            lock = self._bucket_queues[pnid] = asyncio.Lock()
+        try:
+            await asyncio.wait_for(lock.acquire(), None if math.isinf(within) else within)
+        except TimeoutError:
+            return None
+        return lock
+
+    def _count_shadow(self, rule: str, consume: bool) -> None:
+        """Shadow mode waives a refusal; for a real send, not a Check, it is
+        counted per rule and logged at most once a second."""
+        if not consume:
+            return
+        self._metrics.quota_shadow_refusals.labels(rule).inc()
+        now = self._clock()
+        if now - self._shadow_logged >= 1.0:
+            self._shadow_logged = now
+            log.info(
+                "quota rule would have refused a send (shadow mode: sent anyway)",
+                extra={"event": "quota_shadow_refusal", "rule": rule},
+            )
 
     def _current_rate(self, phone_number_id: str) -> float:
         return self.rate_for(phone_number_id).current(self._clock())
 
-    def _bucket(self, key: str, rate: float, burst: float, *, consume: bool) -> Awaitable[float]:
-        """GCRA on the shared quota store (``acquire`` or ``peek``), with the fail mode."""
-        shared = self._store.acquire if consume else self._store.peek
-        local = self._fallback.acquire if consume else self._fallback.peek
-        return self._guarded(
-            shared(key, rate, burst), lambda f: local(key, rate * f, max(burst * f, 1.0))
-        )
+    def _ask(
+        self, pnid: str, buckets: list[Bucket], tier: UniqueCap | None, *, take: bool
+    ) -> Awaitable[Admission]:
+        """One all-or-nothing admission on the shared quota store, with the fail mode."""
+
+        def local(f: float) -> Awaitable[Admission]:
+            scaled = [replace(b, rate=b.rate * f, burst=max(b.burst * f, 1.0)) for b in buckets]
+            cap = tier and replace(tier, limit=max(1, int(tier.limit * f)))
+            return self._fallback.admit(pnid, scaled, cap, take=take)
+
+        return self._guarded(self._store.admit(pnid, buckets, tier, take=take), local)
 
     async def _guarded(self, shared: Awaitable[T], fallback: Callable[[float], Awaitable[T]]) -> T:
         """Await a quota-store call. If the store is down: fail mode open asks
@@ -233,6 +248,18 @@ class QuotaGate:
 _QUOTA_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "quota store unavailable; failing closed", 1.0
 )
+
+
+_TIER_FULL = Decision(
+    False,
+    Reason.MESSAGING_LIMIT_REACHED,
+    "unique-recipient limit of the messaging tier reached for 24 h",
+    3600.0,
+)
+
+
+def _pair_refusal(wait: float) -> Decision:
+    return Decision(False, Reason.PAIR_RATE_LIMITED, "too many messages to this recipient", wait)
 
 
 def _rate_refusal(wait: float) -> Decision:

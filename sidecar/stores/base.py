@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from sidecar.stores.admission import Admission, Bucket, UniqueCap
+
 # --------------------------------------------------------------------------- quotas
 
 
@@ -57,6 +59,21 @@ class QuotaStore(Protocol):
         and return True if, counting it, at most ``limit`` distinct members were
         seen in the last ``window`` seconds; a member already inside the window
         always passes. Returns False (recording nothing) when over the cap."""
+        ...
+
+    async def admit(
+        self,
+        group: str,
+        buckets: Sequence[Bucket],
+        unique: UniqueCap | None = None,
+        *,
+        take: bool = True,
+    ) -> Admission:
+        """All or nothing, atomically: if ``unique`` and every bucket would
+        grant, take them all (unless ``take`` is False) and return ``GRANTED``;
+        otherwise take nothing and name the first refusing limit. The keys are
+        those of ``group`` (a business number), apart from ``acquire``'s; one
+        call is one round trip."""
         ...
 
     async def ping(self) -> None:

@@ -19,6 +19,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from sidecar.stores.admission import GRANTED, Admission, Bucket, UniqueCap
+
 _EPSILON = 1e-9  # float slack so that exact multiples of T are not refused
 _MIN_SWEEP = 1024
 
@@ -70,6 +72,40 @@ class MemoryQuotaStore:
             seen.move_to_end(member)
         self._maybe_sweep(now)
         return admitted
+
+    async def admit(
+        self,
+        group: str,
+        buckets: Sequence[Bucket],
+        unique: UniqueCap | None = None,
+        *,
+        take: bool = True,
+    ) -> Admission:
+        """All of the limits or none; see ``QuotaStore.admit``."""
+        now = self._clock()
+        seen: OrderedDict[str, float] | None = None
+        if unique is not None:
+            ukey = f"{group}|{unique.key}"
+            entry = self._unique.get(ukey)
+            seen = _expire(entry[1] if entry else OrderedDict(), now - unique.window)
+            self._unique[ukey] = (unique.window, seen)
+            if unique.member not in seen and len(seen) >= unique.limit:
+                oldest = next(iter(seen.values()), now)
+                return Admission(unique.key, max(oldest + unique.window - now, 0.0))
+        tats: list[tuple[str, float]] = []
+        for bucket in buckets:
+            key = f"{group}|{bucket.key}"
+            new_tat, wait = self._gcra(key, bucket.rate, bucket.burst, bucket.cost, now)
+            if wait > 0.0:
+                return Admission(bucket.key, wait)
+            tats.append((key, new_tat))
+        if take:
+            self._tat.update(tats)
+            if unique is not None and seen is not None:
+                seen[unique.member] = now
+                seen.move_to_end(unique.member)
+            self._maybe_sweep(now)
+        return GRANTED
 
     async def ping(self) -> None:
         return None

@@ -3,6 +3,7 @@
     quotas = RedisQuotaStore("redis://redis:6379/0")
     await quotas.ping()
     wait = await quotas.acquire("rate:106540352242922", rate=80, burst=80)
+    admission = await quotas.admit("106540352242922", [Bucket("rate", rate=80, burst=80)])
     dedup = quotas.dedup()  # same connection pool
     ...
     await quotas.close()
@@ -15,8 +16,10 @@ computed in microseconds; a bucket key expires when the bucket would be full
 again, so idle keys cost nothing.
 
 Keys carry a Redis Cluster hash tag around the caller's key (``wa:{rate:123}``,
-``wa:uniq:{tier:…}``, ``wa:dedup:{wamid…}``): every script touches one key,
-which therefore lives in one slot.
+``wa:uniq:{tier:…}``, ``wa:dedup:{wamid…}``): those scripts touch one key,
+which therefore lives in one slot. ``admit`` touches a send's few limits at
+once; they share the group's tag (``wa:{123}:rate``, ``wa:{123}:pair:…``,
+``wa:{123}:uniq:tier``), so they too live in one slot.
 
 A slow Redis must not stall requests: connect and socket timeouts are short
 (``timeout``, 0.25 s by default), the pool is bounded and waits at most
@@ -39,6 +42,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from sidecar.errors import StoreUnavailable
+from sidecar.stores.admission import GRANTED, Admission, Bucket, UniqueCap
 
 T = TypeVar("T")
 
@@ -87,6 +91,54 @@ end
 redis.call('ZADD', KEYS[1], string.format('%.6f', now), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return 1
+"""
+
+# All-or-nothing admission (``QuotaStore.admit``): the unique cap, then each
+# bucket, are checked; only when every one grants are they all taken. Every key
+# of a call carries the group's hash tag, so the script touches one slot.
+# KEYS = [unique set,] buckets...; ARGV = take (1/0), has unique (1/0), member,
+# window (s), limit, then interval (µs), burst, cost per bucket.
+# Returns {index, wait µs}: index -1 granted, 0 the unique cap, i the i-th bucket.
+ADMIT_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local first = 1
+if ARGV[2] == '1' then
+  local window = tonumber(ARGV[4])
+  local secs = now / 1000000
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.6f', secs - window))
+  if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+    if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[5]) then
+      local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+      local ends = now
+      if oldest[2] then ends = (tonumber(oldest[2]) + window) * 1000000 end
+      return {0, math.max(0, math.ceil(ends - now))}
+    end
+  end
+  first = 2
+end
+local tats = {}
+for i = first, #KEYS do
+  local b = 6 + (i - first) * 3
+  local interval = tonumber(ARGV[b])
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
+  local new_tat = tat + tonumber(ARGV[b + 2]) * interval
+  local wait = new_tat - now - tonumber(ARGV[b + 1]) * interval
+  if wait > 1 then return {i - first + 1, math.ceil(wait)} end
+  tats[i] = new_tat
+end
+if ARGV[1] == '1' then
+  if first == 2 then
+    redis.call('ZADD', KEYS[1], string.format('%.6f', now / 1000000), ARGV[3])
+    redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4]) * 1000))
+  end
+  for i = first, #KEYS do
+    redis.call('SET', KEYS[i], string.format('%.3f', tats[i]),
+      'PX', math.max(1, math.ceil((tats[i] - now) / 1000)))
+  end
+end
+return {-1, 0}
 """
 
 # Dedup claim of one key. The value is the expiry on the caller's clock (the
@@ -163,6 +215,7 @@ class RedisQuotaStore:
         self._acquire = client.register_script(ACQUIRE_LUA)
         self._peek = client.register_script(PEEK_LUA)
         self._unique = client.register_script(UNIQUE_LUA)
+        self._admit = client.register_script(ADMIT_LUA)
 
     def dedup(self) -> RedisDedupStore:
         """A dedup store on this store's connection pool (closed with it)."""
@@ -184,6 +237,35 @@ class RedisQuotaStore:
         admitted = await self._link.run(lambda: script(keys=keys, args=args))
         return int(admitted) == 1
 
+    async def admit(
+        self,
+        group: str,
+        buckets: Sequence[Bucket],
+        unique: UniqueCap | None = None,
+        *,
+        take: bool = True,
+    ) -> Admission:
+        """All of the limits or none, in one script; see ``QuotaStore.admit``."""
+        tag = f"{self._prefix}{{{group}}}:"
+        keys: list[str] = []
+        args: list[str | int] = [int(take), int(unique is not None)]
+        if unique is not None:
+            keys.append(f"{tag}uniq:{unique.key}")
+            args += [unique.member, repr(float(unique.window)), int(unique.limit)]
+        else:
+            args += ["", "0", 0]
+        for bucket in buckets:
+            _check_bucket(bucket.rate, bucket.burst, bucket.cost)
+            keys.append(tag + bucket.key)
+            args += [f"{1e6 / bucket.rate:.6f}", repr(float(bucket.burst)), int(bucket.cost)]
+        script = self._admit
+        index, wait_us = await self._link.run(lambda: script(keys=keys, args=args))
+        index = int(index)
+        if index < 0:
+            return GRANTED
+        refused = unique.key if index == 0 and unique is not None else buckets[index - 1].key
+        return Admission(refused, int(wait_us) / 1e6)
+
     async def ping(self) -> None:
         await self._link.ping()
 
@@ -191,8 +273,7 @@ class RedisQuotaStore:
         await self._link.close()
 
     async def _gcra(self, script: Any, key: str, rate: float, burst: float, cost: int) -> float:
-        if rate <= 0 or cost < 0 or cost > burst:
-            raise ValueError("need rate > 0 and 0 <= cost <= burst")
+        _check_bucket(rate, burst, cost)
         keys = [f"{self._prefix}{{{key}}}"]
         args: list[str | int] = [f"{1e6 / rate:.6f}", repr(float(burst)), int(cost)]
         wait_us = await self._link.run(lambda: script(keys=keys, args=args))
@@ -261,6 +342,11 @@ class RedisDedupStore:
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}dedup:{{{key}}}"
+
+
+def _check_bucket(rate: float, burst: float, cost: int) -> None:
+    if rate <= 0 or cost < 0 or cost > burst:
+        raise ValueError("need rate > 0 and 0 <= cost <= burst")
 
 
 def _glob_escape(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sidecar.stores.admission import GRANTED, Bucket, UniqueCap
 from sidecar.stores.audit_chain import (
     DELETED,
     GENESIS_HASH,
@@ -1018,6 +1019,74 @@ async def test_a_cost_above_the_burst_is_a_programming_error(quota_store: QuotaS
     with pytest.raises(ValueError, match="rate"):
         await quota_store.peek("pn", rate=0, burst=2)
     assert await quota_store.acquire("pn", rate=1, burst=2, cost=2) == 0.0
+
+
+# admit: the limits of one send, taken all together or not at all.
+
+RATE = Bucket("rate", rate=0.01, burst=2)  # two tokens, the next after 100 s
+
+
+def pair(member: str) -> Bucket:
+    return Bucket(f"pair:{member}", rate=0.01, burst=1)
+
+
+def tier(member: str, limit: int = 2) -> UniqueCap:
+    return UniqueCap("tier", member, window=3600, limit=limit)
+
+
+async def test_admit_takes_every_limit_when_all_grant(quota_store: QuotaStore) -> None:
+    assert await quota_store.admit("pn", [pair("a"), RATE], tier("a")) == GRANTED
+    refused = await quota_store.admit("pn", [pair("a"), RATE], tier("a"))
+    assert refused.refused == "pair:a"
+    assert 0.0 < refused.wait <= 100.0 + 1e-6
+    assert (await quota_store.admit("pn", [pair("b"), RATE], tier("c", limit=1))).refused == "tier"
+
+
+async def test_a_refusal_by_a_later_limit_takes_nothing_from_the_earlier_ones(
+    quota_store: QuotaStore,
+) -> None:
+    assert await quota_store.admit("pn", [pair("a"), RATE], tier("a")) == GRANTED
+    assert await quota_store.admit("pn", [RATE]) == GRANTED  # the rate is now spent
+    refused = await quota_store.admit("pn", [pair("b"), RATE], tier("b"))
+    assert refused.refused == "rate"
+    assert 0.0 < refused.wait <= 100.0 + 1e-6
+    # Neither b's pair token nor its tier slot was taken: both still grant, once.
+    assert await quota_store.admit("pn", [pair("b")], tier("b")) == GRANTED
+    assert (await quota_store.admit("pn", [pair("b")])).refused == "pair:b"
+    assert (await quota_store.admit("pn", [pair("c")], tier("c"))).refused == "tier"
+
+
+async def test_a_refusal_by_the_tier_takes_no_bucket_token(quota_store: QuotaStore) -> None:
+    assert await quota_store.admit("pn", [pair("a")], tier("a", limit=1)) == GRANTED
+    assert (await quota_store.admit("pn", [pair("b"), RATE], tier("b", limit=1))).refused == "tier"
+    assert await quota_store.admit("pn", [pair("b"), RATE]) == GRANTED
+    assert await quota_store.admit("pn", [RATE]) == GRANTED  # both rate tokens were left
+
+
+async def test_admit_without_take_grants_again_and_again(quota_store: QuotaStore) -> None:
+    for _ in range(5):
+        assert await quota_store.admit("pn", [pair("a"), RATE], take=False) == GRANTED
+    assert await quota_store.admit("pn", [pair("a"), RATE], tier("a", limit=1)) == GRANTED
+    peeked = await quota_store.admit("pn", [pair("a"), RATE], take=False)
+    assert peeked.refused == "pair:a"
+    assert (await quota_store.admit("pn", [pair("z")], tier("z", 1), take=False)).refused == "tier"
+
+
+async def test_admit_groups_are_separate_and_concurrent_admits_never_overshoot(
+    quota_store: QuotaStore,
+) -> None:
+    assert await quota_store.admit("pn", [pair("a")], tier("a", limit=1)) == GRANTED
+    assert await quota_store.admit("other-pn", [pair("a")], tier("a", limit=1)) == GRANTED
+    answers = await asyncio.gather(
+        *(
+            quota_store.admit("race", [pair(f"m{i}"), Bucket("rate", 0.01, 4)], tier(f"m{i}", 3))
+            for i in range(20)
+        )
+    )
+    assert answers.count(GRANTED) == 3
+    assert {a.refused for a in answers if a != GRANTED} == {"tier"}
+    again = await quota_store.admit("race", [Bucket("rate", 0.01, 4)])
+    assert again == GRANTED  # the tier refusals took none of the rate's four tokens
 
 
 async def test_unique_members_are_capped_and_members_inside_always_pass(

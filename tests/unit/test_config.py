@@ -134,6 +134,62 @@ def test_unknown_yaml_key_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(str(cfg), {})
     assert err.value.setting == "send_rat"
+    assert "did you mean send_rate?" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("var", "suggestion"),
+    [
+        ("WA_SIDECAR_SEND_RATES", "WA_SIDECAR_SEND_RATE"),
+        ("WA_SIDECAR_QUOTA_URI", "WA_SIDECAR_QUOTA_URL"),
+        ("WA_SIDECAR_APP_SECRET_FLE", "WA_SIDECAR_APP_SECRET_FILE"),
+        # ``_FILE`` exists for secrets only: a plain setting is not read from a file.
+        ("WA_SIDECAR_SEND_RATE_FILE", "WA_SIDECAR_SEND_RATE"),
+    ],
+)
+def test_unknown_environment_variable_is_refused_with_the_closest_name(
+    var: str, suggestion: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"WA_SIDECAR_SEND_RATE": "10", var: "1"})
+    assert err.value.setting == var
+    assert err.value.problem == f"unknown setting; did you mean {suggestion}?"
+
+
+def test_every_declared_setting_and_secret_file_is_a_known_variable(tmp_path: Path) -> None:
+    """The known names come from the field declarations: all of them at once load."""
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    env: dict[str, str] = {}
+    for name, spec in Settings.__dataclass_fields__.items():
+        if spec.metadata["secret"]:
+            env[env_name(name) + "_FILE"] = str(secret)
+        elif isinstance(spec.default, tuple):
+            env[env_name(name)] = ",".join(spec.default)
+        else:
+            env[env_name(name)] = str(spec.default)
+    assert load_settings(environ=env).access_token == Secret("x")
+
+
+def test_other_prefixes_and_a_far_typo_are_handled() -> None:
+    assert load_settings(environ={"WA_SIDECARX": "1", "OTHER_SEND_RATE": "1"}).send_rate == 80.0
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"WA_SIDECAR_ZZZZZZZZZZZZZZZZZZZ": "1"})
+    assert err.value.problem == "unknown setting"
+
+
+def test_fractional_send_rate_gets_a_burst_of_one_message() -> None:
+    s = load_settings(environ={"WA_SIDECAR_SEND_RATE": "0.5"})
+    assert s.send_rate == 0.5
+    assert s.effective_send_burst == 1.0
+    assert load_settings(environ={"WA_SIDECAR_SEND_RATE": "5"}).effective_send_burst == 5.0
+
+
+def test_burst_below_one_message_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"WA_SIDECAR_SEND_BURST": "0.5"})
+    assert err.value.setting == "WA_SIDECAR_SEND_BURST"
+    assert load_settings(environ={"WA_SIDECAR_SEND_BURST": "1"}).effective_send_burst == 1.0
 
 
 def test_app_secret_rotation_list() -> None:
