@@ -229,7 +229,7 @@ def webhook_body(
     """A Meta-shaped delivery holding ``items`` (``messages`` or ``statuses``)."""
     import json
 
-    from sidecar.whatsapp.simulator_webhooks import WebhookUpdate, build_payload
+    from sidecar.simulator.webhooks import WebhookUpdate, build_payload
 
     contact = {"profile": {"name": "Test User"}, "wa_id": sender} if sender else None
     updates = [
@@ -242,7 +242,7 @@ def webhook_body(
 
 def inbound_text(sender_wa_id: str, text: str, wamid: str = "", timestamp: int = 0) -> bytes:
     """One inbound text message from ``sender_wa_id`` (digits, no ``+``)."""
-    from sidecar.whatsapp.simulator_webhooks import inbound_message_item
+    from sidecar.simulator.webhooks import inbound_message_item
 
     wamid = wamid or f"wamid.test{time.monotonic_ns()}"
     item = inbound_message_item(wamid, sender_wa_id, timestamp or int(time.time()), text=text)

@@ -42,8 +42,8 @@ from sidecar.crypto.fields import FieldCipher
 from sidecar.policy.types import Category
 from sidecar.service.consent import Proof
 from sidecar.service.operations import Operations, OperationStatus
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import Embedded, SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 
