@@ -1,7 +1,7 @@
 """Ground for unit tests of the service layer: no ports, no real time.
 
-``Rig`` builds ``Sender``, ``WebhookHandler``, ``ConsentManager`` and
-``Outbox`` the way ``app.py`` does, but over a SQLite state in a temporary
+``Rig`` builds ``Sender``, ``QuotaGate``, ``WebhookHandler``,
+``ConsentManager`` and ``Outbox`` the way ``app.py`` does, but over a SQLite state in a temporary
 directory, a memory quota store, a ``ScriptedGraph`` and a ``FakeTime`` that
 every part reads (the quota store's GCRA included), so a retry's backoff or a
 token-bucket wait advances the clock instead of sleeping.
@@ -30,6 +30,7 @@ from sidecar.policy.types import Category
 from sidecar.service.consent import ConsentManager
 from sidecar.service.models import SendCommand
 from sidecar.service.outbox import Outbox
+from sidecar.service.pacing import QuotaGate
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.service.webhooks import WebhookDeps, WebhookHandler, WebhookSettings
@@ -193,8 +194,11 @@ class Rig:
         await self.quota.close()
         await self.state.close()
 
+    def send_settings(self, **settings: Any) -> SendSettings:
+        """The defaults of ``Settings()``, with ``settings`` overriding fields."""
+        return dataclasses.replace(SendSettings.from_settings(Settings()), **settings)
+
     def sender(self, **settings: Any) -> Sender:
-        base = SendSettings.from_settings(Settings())
         return Sender(
             SendDeps(
                 state=self.state,
@@ -206,10 +210,19 @@ class Rig:
                 metrics=self.metrics,
                 fingerprint_key=self.keyring.index_subkey(b"test/fingerprint"),
             ),
-            dataclasses.replace(base, **settings),
+            self.send_settings(**settings),
             clock=self.clock,
             sleep=self.clock.sleep,
             rand=self.rand,
+        )
+
+    def quota_gate(self, **settings: Any) -> QuotaGate:
+        return QuotaGate(
+            self.quota,
+            self.metrics,
+            self.send_settings(**settings),
+            clock=self.clock,
+            sleep=self.clock.sleep,
         )
 
     def webhooks(self, **settings: Any) -> WebhookHandler:
