@@ -19,8 +19,8 @@ from typing import Any
 
 from bench.common import cpu_seconds, median
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.simulator import SimulatorSettings, start_simulator
 from sidecar.testing import DEV_APP_SECRET, DEV_TOKEN, SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorSettings, start_simulator
 
 RATE = 80.0
 SIDECARS = 4

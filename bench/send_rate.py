@@ -10,28 +10,20 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from bench.common import cpu_seconds
-from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
-from sidecar.testing import DEV_APP_SECRET, DEV_TOKEN, SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorSettings, start_simulator
-
-SIZE = 10_000
-RATE = 1_000
-
-
-async def _campaign() -> AsyncIterator[send_pb2.SendRequest]:
-    for i in range(SIZE):
-        area = ("650", "415", "212")[i // 4000]
-        yield send_pb2.SendRequest(
-            idempotency_key=f"rate-{i}",
-            to=f"+1{area}555{i % 4000 + 1000:04d}",
-            category=common_pb2.CATEGORY_AUTHENTICATION,
-            template=send_pb2.Template(name="otp", language=send_pb2.TemplateLanguage(code="en")),
-        )
+from sidecar.api._gen.wasidecar.v1 import send_pb2, send_pb2_grpc
+from sidecar.simulator import SimulatorSettings, start_simulator
+from sidecar.testing import (
+    DEV_APP_SECRET,
+    DEV_TOKEN,
+    RATE_CAMPAIGN_ENV,
+    SidecarProcess,
+    rate_campaign,
+)
+from sidecar.testing import RATE_CAMPAIGN_RATE as RATE
 
 
 async def run() -> dict[str, Any]:
@@ -43,19 +35,14 @@ async def run() -> dict[str, Any]:
             pair_limit_enabled=False,
         )
     )
-    env = {
-        "WA_SIDECAR_SEND_RATE": str(RATE),
-        "WA_SIDECAR_SEND_BURST": "50",
-        "WA_SIDECAR_BATCH_CHUNK_SIZE": "2000",
-        "WA_SIDECAR_LOG_LEVEL": "WARNING",
-    }
+    env = {**RATE_CAMPAIGN_ENV, "WA_SIDECAR_LOG_LEVEL": "WARNING"}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             async with SidecarProcess(Path(tmp), env, graph_url=sim.url) as proc:
                 assert proc.proc is not None
                 cpu = cpu_seconds(proc.proc.pid)
                 stub = send_pb2_grpc.SendServiceStub(proc.channel)
-                outcomes = [r.outcome async for r in stub.SendBatch(_campaign())]
+                outcomes = [r.outcome async for r in stub.SendBatch(rate_campaign())]
                 sent = outcomes.count(send_pb2.OUTCOME_SENT)
                 cpu = cpu_seconds(proc.proc.pid) - cpu
     finally:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import median, rss_mb
+from sidecar.simulator import SimulatorSettings, start_simulator
 from sidecar.testing import DEV_APP_SECRET, DEV_TOKEN, SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorSettings, start_simulator
 
 RUNS = 5
 

@@ -51,8 +51,8 @@ from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.service.webhooks import Applied, Rejection, WebhookOutcome
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import DEV_APP_SECRET, signature, webhook_body
-from sidecar.whatsapp.simulator_webhooks import status_item
 from sidecar.whatsapp.webhooks import parse_delivery
 
 CONCURRENCY = 64

@@ -500,7 +500,7 @@ async def serve(
 
 async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack) -> Settings:
     """Embed the Graph API simulator (``make run``) and point the sidecar at it."""
-    from sidecar.whatsapp.simulator import SimulatorSettings, start_simulator
+    from sidecar.simulator import SimulatorSettings, start_simulator
 
     secrets = settings.app_secrets
     token = settings.access_token.reveal() or "dev-token"

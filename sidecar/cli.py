@@ -139,8 +139,8 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _simulator(args: argparse.Namespace) -> int:
+    from sidecar.simulator import SimulatorSettings, serve_simulator
     from sidecar.telemetry.logs import configure_logging
-    from sidecar.whatsapp.simulator import SimulatorSettings, serve_simulator
 
     configure_logging(os.environ.get("WA_SIDECAR_LOG_LEVEL", "INFO"))
     try:

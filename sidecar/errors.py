@@ -9,7 +9,7 @@
     ├── PermissionDenied            principal lacks the role      → PERMISSION_DENIED
     ├── Unauthenticated             no or unknown bearer token    → UNAUTHENTICATED
     ├── StoreUnavailable            a backing store is down       → UNAVAILABLE
-    ├── NotImplementedYet           RPC belongs to a later issue  → UNIMPLEMENTED
+    ├── DecryptionError             a sealed blob will not open   → DATA_LOSS (crypto/)
     ├── WebhookParseError           malformed webhook payload (answered, never raised to callers)
     └── GraphError                  the Graph API refused or failed (whatsapp/)
 
@@ -66,8 +66,12 @@ class StoreUnavailable(SidecarError):
     """A backing store (SQLite, PostgreSQL, Redis) could not be reached in time."""
 
 
-class NotImplementedYet(SidecarError):
-    """The RPC exists in the v1 API but its behaviour lands in a later release."""
+class DecryptionError(SidecarError):
+    """A blob could not be opened: truncated, tampered, wrong AAD, or unknown key id.
+
+    Raised by :mod:`sidecar.crypto`. The message names the cause class only,
+    never plaintext or key material.
+    """
 
 
 class WebhookParseError(SidecarError):

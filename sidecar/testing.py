@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from sidecar.api._gen.wasidecar.v1 import consent_pb2_grpc, send_pb2_grpc, verify_pb2_grpc
+from sidecar.api._gen.wasidecar.v1 import (
+    common_pb2,
+    consent_pb2_grpc,
+    send_pb2,
+    send_pb2_grpc,
+    verify_pb2_grpc,
+)
 
 if TYPE_CHECKING:
     from sidecar.app import Runtime
@@ -220,6 +226,29 @@ class SidecarProcess:
             await self.stop()
 
 
+RATE_CAMPAIGN_SIZE = 10_000
+RATE_CAMPAIGN_RATE = 1_000
+RATE_CAMPAIGN_ENV: Mapping[str, str] = {
+    "WA_SIDECAR_SEND_RATE": str(RATE_CAMPAIGN_RATE),
+    # A small bucket, so each second shows the pacing rather than a catch-up burst.
+    "WA_SIDECAR_SEND_BURST": "50",
+    "WA_SIDECAR_BATCH_CHUNK_SIZE": "2000",
+}
+"""The sidecar settings of the pacing acceptance test and ``python -m bench send_rate``."""
+
+
+async def rate_campaign(size: int = RATE_CAMPAIGN_SIZE) -> AsyncIterator[send_pb2.SendRequest]:
+    """``size`` (≤ 12,000) OTP template sends for ``SendBatch``, each to its own number."""
+    for i in range(size):
+        area = ("650", "415", "212")[i // 4000]
+        yield send_pb2.SendRequest(
+            idempotency_key=f"rate-{i}",
+            to=f"+1{area}555{i % 4000 + 1000:04d}",
+            category=common_pb2.CATEGORY_AUTHENTICATION,
+            template=send_pb2.Template(name="otp", language=send_pb2.TemplateLanguage(code="en")),
+        )
+
+
 def webhook_body(
     *items: dict[str, object],
     kind: str = "messages",
@@ -229,7 +258,7 @@ def webhook_body(
     """A Meta-shaped delivery holding ``items`` (``messages`` or ``statuses``)."""
     import json
 
-    from sidecar.whatsapp.simulator_webhooks import WebhookUpdate, build_payload
+    from sidecar.simulator.webhooks import WebhookUpdate, build_payload
 
     contact = {"profile": {"name": "Test User"}, "wa_id": sender} if sender else None
     updates = [
@@ -242,7 +271,7 @@ def webhook_body(
 
 def inbound_text(sender_wa_id: str, text: str, wamid: str = "", timestamp: int = 0) -> bytes:
     """One inbound text message from ``sender_wa_id`` (digits, no ``+``)."""
-    from sidecar.whatsapp.simulator_webhooks import inbound_message_item
+    from sidecar.simulator.webhooks import inbound_message_item
 
     wamid = wamid or f"wamid.test{time.monotonic_ns()}"
     item = inbound_message_item(wamid, sender_wa_id, timestamp or int(time.time()), text=text)

@@ -31,7 +31,8 @@ from typing import Any
 import grpc
 import yaml
 
-from sidecar.errors import ConfigError
+from sidecar.api.status import to_status
+from sidecar.errors import ConfigError, PermissionDenied, SidecarError, Unauthenticated
 from sidecar.policy.access import (
     AccessFileError,
     AccessPolicy,
@@ -195,8 +196,7 @@ class CallerAccess(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # untyped
             return self._refusal(
                 method,
                 handler,
-                grpc.StatusCode.UNAUTHENTICATED,
-                "a valid 'authorization: Bearer <token>' is required",
+                Unauthenticated("a valid 'authorization: Bearer <token>' is required"),
             )
         _CALLER.set(principal)  # the call's own task runs the handler next
         if not permits(principal, method):
@@ -206,8 +206,9 @@ class CallerAccess(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # untyped
             return self._refusal(
                 method,
                 handler,
-                grpc.StatusCode.PERMISSION_DENIED,
-                f"principal {principal.name!r} lacks the {needed!r} role for this method",
+                PermissionDenied(
+                    f"principal {principal.name!r} lacks the {needed!r} role for this method"
+                ),
                 denied=(principal, role),
             )
         return handler
@@ -216,14 +217,14 @@ class CallerAccess(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # untyped
         self,
         method: str,
         handler: Handler,
-        code: grpc.StatusCode,
-        message: str,
+        error: SidecarError,
         denied: tuple[Principal, Role | None] | None = None,
     ) -> Handler:
-        """A handler of the method's own kind that answers ``code``; a role
-        denial is audited first (if the audit write fails the caller is
-        still refused)."""
+        """A handler of the method's own kind that answers ``error``'s status
+        (``api/status.py``); a role denial is audited first (if the audit
+        write fails the caller is still refused)."""
         on_denied = self._on_denied
+        code, message = to_status(error)
 
         async def refuse(context: Any) -> None:
             if denied is not None:

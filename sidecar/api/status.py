@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar
 
 import grpc
 
@@ -19,23 +19,37 @@ from sidecar import errors
 
 log = logging.getLogger(__name__)
 
-_CODES: tuple[tuple[type[errors.SidecarError], grpc.StatusCode], ...] = (
-    (errors.InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
-    (errors.IdempotencyConflict, grpc.StatusCode.FAILED_PRECONDITION),
-    (errors.PreconditionFailed, grpc.StatusCode.FAILED_PRECONDITION),
-    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
-    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
-    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
-    (errors.StoreUnavailable, grpc.StatusCode.UNAVAILABLE),
-    (errors.NotImplementedYet, grpc.StatusCode.UNIMPLEMENTED),
-)
+CODES: Final[Mapping[type[errors.SidecarError], grpc.StatusCode]] = {
+    errors.InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.IdempotencyConflict: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.DecryptionError: grpc.StatusCode.DATA_LOSS,
+}
+"""Domain error → status; a subclass answers as its nearest listed ancestor."""
+
+BUG_MESSAGE: Final = "internal error; see the sidecar logs"
+# Raised by context.abort itself, or by misuse of the context: already an answer.
+_ANSWERED = (grpc.aio.AbortError, grpc.aio.UsageError)
 
 
-def to_status(exc: errors.SidecarError) -> tuple[grpc.StatusCode, str]:
-    for kind, code in _CODES:
-        if isinstance(exc, kind):
+def to_status(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The code and caller-safe message for ``exc``; INTERNAL for anything unlisted."""
+    for kind in type(exc).__mro__:
+        code = CODES.get(kind)
+        if code is not None:
             return code, str(exc)
-    return grpc.StatusCode.INTERNAL, "internal error; see the sidecar logs"
+    return grpc.StatusCode.INTERNAL, BUG_MESSAGE
+
+
+async def _abort(context: Any, exc: Exception, where: str) -> None:
+    code, message = to_status(exc)
+    if code is grpc.StatusCode.INTERNAL:
+        log.error("unhandled error in %s", where, exc_info=exc, extra={"event": "bug"})
+    await context.abort(code, message)
 
 
 Req = TypeVar("Req")
@@ -52,14 +66,10 @@ def unary(
     async def wrapper(self: Self, request: Req, context: Any) -> Resp:
         try:
             return await method(self, request, context)
-        except errors.SidecarError as exc:
-            code, message = to_status(exc)
-            await context.abort(code, message)
-        except (grpc.aio.AbortError, grpc.aio.UsageError):
+        except _ANSWERED:
             raise
-        except Exception:
-            log.exception("unhandled error in %s", method.__qualname__, extra={"event": "bug"})
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the sidecar logs")
+        except Exception as exc:
+            await _abort(context, exc, method.__qualname__)
         raise AssertionError("unreachable: context.abort raises")
 
     return wrapper
@@ -75,13 +85,9 @@ def stream(
         try:
             async for item in method(self, request, context):
                 yield item
-        except errors.SidecarError as exc:
-            code, message = to_status(exc)
-            await context.abort(code, message)
-        except (grpc.aio.AbortError, grpc.aio.UsageError):
+        except _ANSWERED:
             raise
-        except Exception:
-            log.exception("unhandled error in %s", method.__qualname__, extra={"event": "bug"})
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the sidecar logs")
+        except Exception as exc:
+            await _abort(context, exc, method.__qualname__)
 
     return wrapper

@@ -43,17 +43,17 @@ Design choices:
   (:func:`recommended_bits`); lookups yield candidates that the caller decrypts
   and confirms with :func:`matches` (constant time).
 
-Every failure to open a blob raises :class:`DecryptionError`; bad key material
+Every failure to open a blob raises :class:`~sidecar.errors.DecryptionError`; bad key material
 raises :class:`~sidecar.errors.ConfigError` without echoing it.
 """
 
 from __future__ import annotations
 
 from sidecar.crypto.blind_index import DEFAULT_BITS, BlindIndexer, matches, recommended_bits
-from sidecar.crypto.envelope import DecryptionError
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectCipher, SubjectKeys
+from sidecar.errors import DecryptionError
 
 __all__ = [
     "DEFAULT_BITS",

@@ -10,7 +10,7 @@ Subject blobs (``SubjectCipher``; the DEK is found through the subject's row)::
 
 The AEAD is AES-256-GCM-SIV and its associated data is ``header || caller AAD``,
 so the version byte and key id are authenticated too. Every failure to open a
-blob, whatever its cause, surfaces as :class:`DecryptionError`.
+blob, whatever its cause, surfaces as :class:`~sidecar.errors.DecryptionError`.
 """
 
 from __future__ import annotations
@@ -22,19 +22,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 
 from sidecar.crypto.keys import is_key_id
-from sidecar.errors import SidecarError
+from sidecar.errors import DecryptionError
 
 KEYRING_FORMAT = 0x01
 SUBJECT_FORMAT = 0x02
 NONCE_BYTES = 12
 TAG_BYTES = 16
-
-
-class DecryptionError(SidecarError):
-    """A blob could not be opened: truncated, tampered, wrong AAD, or unknown key id.
-
-    The message names the cause class only, never plaintext or key material.
-    """
 
 
 def seal(aead: AESGCMSIV, header: bytes, plaintext: bytes, aad: bytes) -> bytes:

@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 
 from sidecar.crypto.envelope import (
     SUBJECT_FORMAT,
-    DecryptionError,
     KeyedAead,
     open_sealed,
     seal,
 )
 from sidecar.crypto.keys import DEK_WRAP_LABEL, KEY_BYTES, Keyring
+from sidecar.errors import DecryptionError
 
 # Wrapped DEKs are not bound to their subject: a DEK moved to another row cannot open
 # that row's data (its AEAD tag fails), so the binding would add nothing.

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from sidecar.errors import StoreUnavailable
 from sidecar.policy.retry import AdaptiveRate
@@ -33,12 +33,32 @@ from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, tracer
 
-if TYPE_CHECKING:
-    from sidecar.service.send import SendSettings
-
 log = logging.getLogger(__name__)
 _TRACER = tracer(__name__)
 T = TypeVar("T")
+
+
+class PacingSettings(Protocol):
+    """The knobs ``QuotaGate`` reads; ``service.send.SendSettings`` has them all."""
+
+    @property
+    def rate(self) -> float: ...
+    @property
+    def burst(self) -> float: ...
+    @property
+    def max_wait(self) -> float: ...
+    @property
+    def pair_rate(self) -> float: ...
+    @property
+    def pair_burst(self) -> float: ...
+    @property
+    def messaging_limit(self) -> int: ...
+    @property
+    def quota_fail_open(self) -> bool: ...
+    @property
+    def fail_open_fraction(self) -> float: ...
+    @property
+    def quota_shadow(self) -> bool: ...
 
 
 class QuotaGate:
@@ -48,7 +68,7 @@ class QuotaGate:
         self,
         store: QuotaStore,
         metrics: Metrics,
-        settings: SendSettings,
+        settings: PacingSettings,
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

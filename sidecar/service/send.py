@@ -59,7 +59,7 @@ from sidecar.stores.base import (
 )
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, recording, tracer
-from sidecar.whatsapp.client import GraphClient
+from sidecar.whatsapp.client import MessageSender
 from sidecar.whatsapp.errors import GraphError
 from sidecar.whatsapp.tokens import TokenManager
 
@@ -118,7 +118,7 @@ class SendDeps:
     state: StateStore
     quota: QuotaStore
     directory: SubjectDirectory
-    graph: GraphClient
+    graph: MessageSender
     tokens: TokenManager
     cipher: FieldCipher
     metrics: Metrics

@@ -47,6 +47,17 @@ class TokenSource(Protocol):
     def credentials(self) -> Credentials: ...
 
 
+class MessageSender(Protocol):
+    """What sending needs of the Graph API: ``GraphClient`` here, a scripted
+    fake in the service's unit tests."""
+
+    async def send_message(
+        self, phone_number_id: str, body: bytes, *, resend_count: int = 0
+    ) -> str:
+        """The wamid Graph assigned; ``GraphError`` for every failure."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class GraphResponse:
     status: int

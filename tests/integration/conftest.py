@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from support.otlp import Receiver, otlp_receiver
 
+from sidecar.simulator import SimulatorHandle, SimulatorSettings, start_simulator
 from sidecar.testing import APP_ID, DEV_APP_SECRET, DEV_TOKEN, Embedded, start_embedded
-from sidecar.whatsapp.simulator import SimulatorHandle, SimulatorSettings, start_simulator
 
 
 @pytest.fixture

@@ -45,8 +45,8 @@ from sidecar.crypto.keys import Keyring
 from sidecar.policy.types import Category
 from sidecar.service.consent import Proof
 from sidecar.service.operations import Operations, OperationStatus
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import Embedded, SidecarProcess, inbound_text, signature
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

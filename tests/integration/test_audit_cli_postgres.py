@@ -15,9 +15,9 @@ import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, consent_pb2
 from sidecar.crypto.keys import Keyring
+from sidecar.simulator import SimulatorHandle
 from sidecar.stores.audit_chain import DELETED, MODIFIED, REORDERED
 from sidecar.testing import start_embedded
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

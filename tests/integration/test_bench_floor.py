@@ -20,8 +20,8 @@ import grpc
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import signature, webhook_body
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 pytestmark = pytest.mark.integration
 

@@ -21,9 +21,9 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
+from sidecar.simulator import SimulatorHandle
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import SidecarProcess, signature, webhook_body
-from sidecar.whatsapp.simulator import SimulatorHandle
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 pytestmark = pytest.mark.integration
 

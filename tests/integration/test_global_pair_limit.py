@@ -16,8 +16,8 @@ import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
 from sidecar.crypto.keys import Keyring
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 

@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, verify_pb2
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import (
     DEV_VERIFY_TOKEN,
     Embedded,
@@ -18,7 +19,6 @@ from sidecar.testing import (
     signature,
     start_embedded,
 )
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

@@ -26,10 +26,10 @@ from sidecar.api._gen.wasidecar.v1 import (
 )
 from sidecar.crypto import FieldCipher, Keyring, SubjectKeys, aad
 from sidecar.service.keys import KeyRotator
+from sidecar.simulator import FaultRule, SimulatorHandle
 from sidecar.stores.base import ENCRYPTED_KINDS, DeadLetterRecord, StateStore, Subject
 from sidecar.stores.sqlite import SqliteStateStore
 from sidecar.testing import SidecarProcess, inbound_text, signature
-from sidecar.whatsapp.simulator import FaultRule, SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

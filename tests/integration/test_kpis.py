@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import verify_pb2
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import Embedded, signature, webhook_body
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 pytestmark = pytest.mark.integration
 

@@ -25,8 +25,8 @@ from sidecar.api._gen.wasidecar.v1 import (
     send_pb2,
     verify_pb2,
 )
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import start_embedded
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

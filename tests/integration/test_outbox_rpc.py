@@ -11,8 +11,8 @@ import grpc
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, consent_pb2, send_pb2, send_pb2_grpc
+from sidecar.simulator import FaultRule, SimulatorHandle
 from sidecar.testing import Embedded, SidecarProcess, start_embedded
-from sidecar.whatsapp.simulator import FaultRule, SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

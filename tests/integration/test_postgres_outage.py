@@ -38,8 +38,8 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2_grpc,
 )
 from sidecar.crypto.keys import Keyring
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess, free_port, inbound_text, signature
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

@@ -23,10 +23,10 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2_grpc,
 )
 from sidecar.crypto.keys import Keyring
+from sidecar.simulator import SimulatorHandle
+from sidecar.simulator.webhooks import status_item
 from sidecar.stores.postgres_schema import migrations
 from sidecar.testing import SidecarProcess, inbound_text, signature, webhook_body
-from sidecar.whatsapp.simulator import SimulatorHandle
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

@@ -18,6 +18,8 @@ from sidecar.api._gen.wasidecar.v1 import (
     send_pb2_grpc,
     verify_pb2,
 )
+from sidecar.simulator import FaultRule, SimulatorHandle
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import (
     Embedded,
     SidecarProcess,
@@ -26,8 +28,6 @@ from sidecar.testing import (
     start_embedded,
     webhook_body,
 )
-from sidecar.whatsapp.simulator import FaultRule, SimulatorHandle
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import Embedded, start_embedded
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

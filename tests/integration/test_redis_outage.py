@@ -23,8 +23,8 @@ import aiohttp
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess, free_port
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 

@@ -13,8 +13,8 @@ import pytest
 from support.otlp import Receiver
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

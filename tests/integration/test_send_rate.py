@@ -10,44 +10,26 @@ with the rate (the −5 % side) is a timing goal: ``python -m bench send_rate``.
 from __future__ import annotations
 
 import statistics
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
-from sidecar.testing import SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorHandle
+from sidecar.api._gen.wasidecar.v1 import send_pb2, send_pb2_grpc
+from sidecar.simulator import SimulatorHandle
+from sidecar.testing import RATE_CAMPAIGN_ENV, SidecarProcess, rate_campaign
+from sidecar.testing import RATE_CAMPAIGN_RATE as RATE
+from sidecar.testing import RATE_CAMPAIGN_SIZE as SIZE
 
 pytestmark = pytest.mark.integration
-
-SIZE = 10_000
-RATE = 1_000
-
-
-async def campaign() -> AsyncIterator[send_pb2.SendRequest]:
-    for i in range(SIZE):
-        area = ("650", "415", "212")[i // 4000]
-        yield send_pb2.SendRequest(
-            idempotency_key=f"rate-{i}",
-            to=f"+1{area}555{i % 4000 + 1000:04d}",
-            category=common_pb2.CATEGORY_AUTHENTICATION,
-            template=send_pb2.Template(name="otp", language=send_pb2.TemplateLanguage(code="en")),
-        )
 
 
 async def test_ten_thousand_messages_at_one_thousand_per_second(
     tmp_path: Path, simulator: SimulatorHandle
 ) -> None:
     simulator.state.configure({"throughput_enabled": False})
-    env = {
-        "WA_SIDECAR_SEND_RATE": str(RATE),
-        "WA_SIDECAR_SEND_BURST": "50",
-        "WA_SIDECAR_BATCH_CHUNK_SIZE": "2000",
-    }
-    async with SidecarProcess(tmp_path, env, graph_url=simulator.url) as proc:
+    async with SidecarProcess(tmp_path, RATE_CAMPAIGN_ENV, graph_url=simulator.url) as proc:
         stub = send_pb2_grpc.SendServiceStub(proc.channel)
-        outcomes = [r.outcome async for r in stub.SendBatch(campaign())]
+        outcomes = [r.outcome async for r in stub.SendBatch(rate_campaign())]
     assert outcomes.count(send_pb2.OUTCOME_SENT) == SIZE
     stats = simulator.state.stats
     assert stats.accepted == stats.received == SIZE

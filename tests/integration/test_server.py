@@ -15,8 +15,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, consent_pb2, send_pb2, send_pb2_grpc
+from sidecar.simulator import FaultRule, SimulatorHandle
 from sidecar.testing import SidecarProcess, base_env
-from sidecar.whatsapp.simulator import FaultRule, SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

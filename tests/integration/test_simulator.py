@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from sidecar.policy.signature import SignatureVerifier
-from sidecar.whatsapp.simulator import (
+from sidecar.simulator import (
     FaultRule,
     SimulatorHandle,
     SimulatorSettings,
@@ -28,7 +28,7 @@ from sidecar.whatsapp.simulator import (
     serve_simulator,
     start_simulator,
 )
-from sidecar.whatsapp.simulator_limits import PairLimiter, ThroughputLimiter
+from sidecar.simulator.limits import PairLimiter, ThroughputLimiter
 
 pytestmark = pytest.mark.integration
 
@@ -667,7 +667,7 @@ async def test_serve_simulator_runs_until_cancelled():
             if "listening" in record.getMessage():
                 listening.set()
 
-    sim_logger = logging.getLogger("sidecar.whatsapp.simulator")
+    sim_logger = logging.getLogger("sidecar.simulator.server")
     handler = OnListening()
     sim_logger.addHandler(handler)
     previous_level = sim_logger.level

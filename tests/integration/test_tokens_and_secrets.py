@@ -15,8 +15,8 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
+from sidecar.simulator import FaultRule, SimulatorHandle
 from sidecar.testing import DEV_APP_SECRET, SidecarProcess, inbound_text, signature, start_embedded
-from sidecar.whatsapp.simulator import FaultRule, SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

@@ -29,9 +29,9 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
+from sidecar.simulator import FaultRule, SimulatorHandle
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import PHONE_NUMBER_ID, SidecarProcess, free_port, signature, webhook_body
-from sidecar.whatsapp.simulator import FaultRule, SimulatorHandle
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc, verify_pb2
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import (
     DEV_VERIFY_TOKEN,
     Embedded,
@@ -18,7 +19,6 @@ from sidecar.testing import (
     signature,
     webhook_body,
 )
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 pytestmark = pytest.mark.integration
 
@@ -190,7 +190,7 @@ async def test_subscription_handshake(sidecar: Embedded) -> None:
 
 
 async def test_every_batched_event_is_returned(sidecar: Embedded) -> None:
-    from sidecar.whatsapp.simulator_webhooks import inbound_message_item
+    from sidecar.simulator.webhooks import inbound_message_item
 
     items = [
         inbound_message_item(f"wamid.b{i}", USER, 1749416383, text=f"m{i}") for i in range(1000)

@@ -28,9 +28,9 @@ from typing import Any
 
 from aiohttp import web
 
-from sidecar.whatsapp.simulator_faults import FaultBook, FaultRule, digits_only
-from sidecar.whatsapp.simulator_limits import PairLimiter, ThroughputLimiter
-from sidecar.whatsapp.simulator_webhooks import (
+from sidecar.simulator.faults import FaultBook, FaultRule, digits_only
+from sidecar.simulator.limits import PairLimiter, ThroughputLimiter
+from sidecar.simulator.webhooks import (
     WebhookDispatcher,
     WebhookUpdate,
     inbound_message_item,

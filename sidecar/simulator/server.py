@@ -4,7 +4,7 @@ It answers ``POST /{version}/{phone_number_id}/messages`` like the Cloud API
 (Bearer tokens, ``appsecret_proof``, 130429 throughput and 131056 pair limits,
 Meta-shaped success and error bodies), exchanges and debugs tokens, sends
 signed status webhooks, and takes scripted faults over a JSON control API
-under ``/_sim/`` (see :mod:`sidecar.whatsapp.simulator_control`). It is what
+under ``/_sim/`` (see :mod:`sidecar.simulator.control`). It is what
 ``wa-sidecar simulator`` and ``make run`` start, and what every test and
 benchmark talks to.
 
@@ -32,20 +32,20 @@ from typing import Any
 
 from aiohttp import web
 
-from sidecar.whatsapp.simulator_control import add_control_routes
-from sidecar.whatsapp.simulator_errors import (
+from sidecar.simulator.control import add_control_routes
+from sidecar.simulator.errors import (
     APPSECRET_PROOF_MESSAGE,
     error_response_body,
     status_error,
 )
-from sidecar.whatsapp.simulator_faults import NO_FAULT, FaultRule, digits_only
-from sidecar.whatsapp.simulator_state import (
+from sidecar.simulator.faults import NO_FAULT, FaultRule, digits_only
+from sidecar.simulator.state import (
     SIMULATOR_STATE,
     MessageRecord,
     SimulatorSettings,
     SimulatorState,
 )
-from sidecar.whatsapp.simulator_webhooks import WebhookUpdate, status_item
+from sidecar.simulator.webhooks import WebhookUpdate, status_item
 
 __all__ = [
     "FaultRule",

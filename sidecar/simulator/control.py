@@ -29,8 +29,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sidecar.whatsapp.simulator_faults import FaultRule
-from sidecar.whatsapp.simulator_state import SIMULATOR_STATE
+from sidecar.simulator.faults import FaultRule
+from sidecar.simulator.state import SIMULATOR_STATE
 
 
 def _bad_request(problem: str) -> web.Response:
