@@ -20,7 +20,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -186,7 +186,7 @@ class WebhookHandler:
         body: bytes,
         signature: str,
         remote_ip: str = "",
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | Sequence[str]] | None = None,
     ) -> WebhookOutcome:
         """Verify and apply one delivery; every path (rejections too) is timed."""
         started = time.perf_counter()
@@ -206,7 +206,11 @@ class WebhookHandler:
             return outcome
 
     async def _handle(
-        self, body: bytes, signature: str, remote_ip: str, headers: Mapping[str, str] | None
+        self,
+        body: bytes,
+        signature: str,
+        remote_ip: str,
+        headers: Mapping[str, str | Sequence[str]] | None,
     ) -> WebhookOutcome:
         d = self._d
         if len(body) > self._s.max_body:
