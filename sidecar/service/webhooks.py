@@ -316,9 +316,10 @@ class WebhookHandler:
         return Applied(event)
 
     async def _inbound(self, msg: InboundMessage) -> Applied:
+        # Meta's wa_id is authoritative: only text that is no number at all is skipped.
         e164 = from_wa_id(msg.from_number)
         if e164 is None:
-            log.warning("inbound message from an invalid number", extra={"event": "bad_sender"})
+            log.warning("inbound message from a malformed wa_id", extra={"event": "bad_sender"})
             return Applied(msg)
         subject = await self._d.directory.find_or_create(e164)
         await self._d.state.touch_window(msg.phone_number_id, subject.id, float(msg.timestamp))
@@ -402,16 +403,19 @@ def _status_record(status: StatusUpdate) -> StatusRecord:
 
 
 def _party(event: Event) -> str:
-    """The user an event is about (its effects must stay in order)."""
+    """The user an event is about (its effects must stay in order), by canonical
+    number: a Brazilian user's 12- and 13-digit forms are one party."""
     if isinstance(event, InboundMessage):
-        return event.from_number
-    if isinstance(event, StatusUpdate):
+        raw = event.from_number
+    elif isinstance(event, StatusUpdate):
         # Only 131050 failures get here (plain statuses are recorded in bulk):
         # an opt-out of this recipient, ordered with that user's other events.
-        return event.recipient_id
-    if isinstance(event, PreferenceUpdate):
-        return event.wa_id
-    return ""
+        raw = event.recipient_id
+    elif isinstance(event, PreferenceUpdate):
+        raw = event.wa_id
+    else:
+        return ""
+    return from_wa_id(raw) or raw
 
 
 def _kind(event: Event) -> str:
