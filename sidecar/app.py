@@ -52,6 +52,7 @@ from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
 from sidecar.errors import ConfigError
 from sidecar.policy.access import Principal, Role
+from sidecar.policy.buttons import ButtonRules
 from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
@@ -187,7 +188,10 @@ async def build_runtime(settings: Settings) -> Runtime:
             consent=consent,
             verifier=SignatureVerifier(secrets),
             source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
-            matcher=OptOutMatcher(extra_opt_out=settings.opt_out_keywords),
+            matcher=OptOutMatcher(
+                locales=settings.opt_out_locales, extra_opt_out=settings.opt_out_keywords
+            ),
+            buttons=ButtonRules(settings.opt_out_button_payloads),
             metrics=metrics,
             event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
             limiter=limiter,

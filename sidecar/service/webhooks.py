@@ -28,8 +28,9 @@ from limits.errors import StorageError as LimitStorageError
 
 from sidecar.config import Settings
 from sidecar.errors import StoreUnavailable, WebhookParseError
+from sidecar.policy.buttons import BUTTON_TYPES, ButtonKind, ButtonRules
 from sidecar.policy.numbers import from_wa_id
-from sidecar.policy.optout import NO_MATCH, KeywordIntent, KeywordMatch, OptOutMatcher
+from sidecar.policy.optout import NO_MATCH, KeywordIntent, OptOutMatcher
 from sidecar.policy.retry import OPT_OUT_CODES
 from sidecar.policy.signature import SignatureProblem, SignatureVerifier
 from sidecar.policy.source import SourcePolicy
@@ -105,10 +106,20 @@ class WebhookSettings:
     dedup_ttl: float
     honour_opt_in: bool
     rate_limit: str
+    button_categories: tuple[Category, ...] = _MARKETING
 
     @classmethod
     def from_settings(cls, s: Settings) -> WebhookSettings:
-        return cls(s.webhook_max_body, s.dedup_ttl, s.honour_opt_in_keywords, s.webhook_rate_limit)
+        categories = tuple(
+            dict.fromkeys(Category[name.upper()] for name in s.opt_out_button_categories)
+        )
+        return cls(
+            s.webhook_max_body,
+            s.dedup_ttl,
+            s.honour_opt_in_keywords,
+            s.webhook_rate_limit,
+            categories,
+        )
 
 
 class RateLimiter:
@@ -150,6 +161,7 @@ class WebhookDeps:
     verifier: SignatureVerifier
     source: SourcePolicy
     matcher: OptOutMatcher
+    buttons: ButtonRules
     metrics: Metrics
     event_key_secret: bytes
     limiter: RateLimiter | None = None
@@ -323,30 +335,38 @@ class WebhookHandler:
             return Applied(msg)
         subject = await self._d.directory.find_or_create(e164)
         await self._d.state.touch_window(msg.phone_number_id, subject.id, float(msg.timestamp))
-        match = self._keyword(msg)
-        if match.intent is KeywordIntent.OPT_OUT:
-            proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
+        intent, source, categories = self._request(msg)
+        if intent is KeywordIntent.OPT_OUT:
+            proof = Proof(source=source, evidence=f"wamid:{msg.id}")
             await self._d.consent.opt_out(
-                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
+                e164, categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_out=True)
-        if match.intent is KeywordIntent.OPT_IN and self._s.honour_opt_in:
-            proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
+        if intent is KeywordIntent.OPT_IN and self._s.honour_opt_in:
+            proof = Proof(source=source, evidence=f"wamid:{msg.id}")
             await self._d.consent.opt_in(
-                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
+                e164, categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_in=True)
         return Applied(msg)
 
-    def _keyword(self, msg: InboundMessage) -> KeywordMatch:
-        matcher = self._d.matcher
-        if msg.button_payload:
-            match = matcher.match_payload(msg.button_payload)
-            if match.intent is not KeywordIntent.NONE:
-                return match
-        if msg.button_text:
-            return matcher.match_text(msg.button_text)
-        return matcher.match_text(msg.text) if msg.text else NO_MATCH
+    def _request(self, msg: InboundMessage) -> tuple[KeywordIntent, str, tuple[Category, ...]]:
+        """What the message asks for, the proof's source and the categories.
+
+        A button tap counts only by its exact payload (or as Meta's marketing
+        opt-out button), for the button categories; a typed keyword counts
+        for every category."""
+        if msg.type in BUTTON_TYPES:
+            verdict = self._d.buttons.classify(msg.type, msg.button_payload, msg.button_text)
+            if verdict.kind is ButtonKind.META_MARKETING_OPT_OUT:
+                return KeywordIntent.OPT_OUT, "button:meta_marketing_opt_out", _MARKETING
+            if verdict.kind is ButtonKind.OPT_OUT:
+                return KeywordIntent.OPT_OUT, f"button:{verdict.payload}", self._s.button_categories
+            if verdict.kind is ButtonKind.OPT_IN:
+                return KeywordIntent.OPT_IN, f"button:{verdict.payload}", self._s.button_categories
+            return KeywordIntent.NONE, "", ()
+        match = self._d.matcher.match_text(msg.text) if msg.text else NO_MATCH
+        return match.intent, f"keyword:{match.keyword}", ALL_CATEGORIES
 
     async def _status(self, status: StatusUpdate) -> Applied:
         """A status one at a time (131050 failures: they also opt the user out)."""
