@@ -28,14 +28,14 @@ from limits.errors import StorageError as LimitStorageError
 
 from sidecar.config import Settings
 from sidecar.errors import StoreUnavailable, WebhookParseError
-from sidecar.policy.buttons import BUTTON_TYPES, ButtonKind, ButtonRules
+from sidecar.policy.inbound import InboundRules
 from sidecar.policy.numbers import from_wa_id
-from sidecar.policy.optout import NO_MATCH, KeywordIntent, OptOutMatcher
+from sidecar.policy.optout import KeywordIntent
 from sidecar.policy.retry import OPT_OUT_CODES
 from sidecar.policy.signature import SignatureProblem, SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
-from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, Proof
+from sidecar.service.consent import ConsentManager, Proof
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import DedupStore, StateStore, StatusRecord
 from sidecar.stores.factory import close_limit_storage
@@ -106,20 +106,10 @@ class WebhookSettings:
     dedup_ttl: float
     honour_opt_in: bool
     rate_limit: str
-    button_categories: tuple[Category, ...] = _MARKETING
 
     @classmethod
     def from_settings(cls, s: Settings) -> WebhookSettings:
-        categories = tuple(
-            dict.fromkeys(Category[name.upper()] for name in s.opt_out_button_categories)
-        )
-        return cls(
-            s.webhook_max_body,
-            s.dedup_ttl,
-            s.honour_opt_in_keywords,
-            s.webhook_rate_limit,
-            categories,
-        )
+        return cls(s.webhook_max_body, s.dedup_ttl, s.honour_opt_in_keywords, s.webhook_rate_limit)
 
 
 class RateLimiter:
@@ -160,8 +150,7 @@ class WebhookDeps:
     consent: ConsentManager
     verifier: SignatureVerifier
     source: SourcePolicy
-    matcher: OptOutMatcher
-    buttons: ButtonRules
+    rules: InboundRules
     metrics: Metrics
     event_key_secret: bytes
     limiter: RateLimiter | None = None
@@ -335,38 +324,21 @@ class WebhookHandler:
             return Applied(msg)
         subject = await self._d.directory.find_or_create(e164)
         await self._d.state.touch_window(msg.phone_number_id, subject.id, float(msg.timestamp))
-        intent, source, categories = self._request(msg)
-        if intent is KeywordIntent.OPT_OUT:
-            proof = Proof(source=source, evidence=f"wamid:{msg.id}")
+        request = self._d.rules.request(msg.type, msg.text, msg.button_payload, msg.button_text)
+        if request.intent is KeywordIntent.NONE:
+            return Applied(msg)
+        proof = Proof(source=request.source, evidence=f"wamid:{msg.id}")
+        if request.intent is KeywordIntent.OPT_OUT:
             await self._d.consent.opt_out(
-                e164, categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
+                e164, request.categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_out=True)
-        if intent is KeywordIntent.OPT_IN and self._s.honour_opt_in:
-            proof = Proof(source=source, evidence=f"wamid:{msg.id}")
+        if self._s.honour_opt_in:
             await self._d.consent.opt_in(
-                e164, categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
+                e164, request.categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_in=True)
         return Applied(msg)
-
-    def _request(self, msg: InboundMessage) -> tuple[KeywordIntent, str, tuple[Category, ...]]:
-        """What the message asks for, the proof's source and the categories.
-
-        A button tap counts only by its exact payload (or as Meta's marketing
-        opt-out button), for the button categories; a typed keyword counts
-        for every category."""
-        if msg.type in BUTTON_TYPES:
-            verdict = self._d.buttons.classify(msg.type, msg.button_payload, msg.button_text)
-            if verdict.kind is ButtonKind.META_MARKETING_OPT_OUT:
-                return KeywordIntent.OPT_OUT, "button:meta_marketing_opt_out", _MARKETING
-            if verdict.kind is ButtonKind.OPT_OUT:
-                return KeywordIntent.OPT_OUT, f"button:{verdict.payload}", self._s.button_categories
-            if verdict.kind is ButtonKind.OPT_IN:
-                return KeywordIntent.OPT_IN, f"button:{verdict.payload}", self._s.button_categories
-            return KeywordIntent.NONE, "", ()
-        match = self._d.matcher.match_text(msg.text) if msg.text else NO_MATCH
-        return match.intent, f"keyword:{match.keyword}", ALL_CATEGORIES
 
     async def _status(self, status: StatusUpdate) -> Applied:
         """A status one at a time (131050 failures: they also opt the user out)."""

@@ -7,6 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sidecar.policy.buttons import ButtonKind, ButtonRules
+from sidecar.policy.inbound import NOTHING, InboundRules
+from sidecar.policy.optout import KeywordIntent, OptOutMatcher
+from sidecar.policy.types import Category
 
 pytestmark = pytest.mark.unit
 
@@ -91,3 +94,21 @@ def test_arbitrary_taps_never_crash(kind: str, payload: str, label: str) -> None
     verdict = RULES.classify(kind, payload, label)
     if verdict.kind is ButtonKind.OPT_OUT:
         assert payload.strip().casefold() == verdict.payload.casefold()
+
+
+def test_typed_keywords_speak_for_every_category_buttons_for_theirs() -> None:
+    rules = InboundRules(OptOutMatcher(), ButtonRules(), (Category.UTILITY, Category.MARKETING))
+    typed = rules.request("text", "Cancel", "", "")
+    assert (typed.intent, typed.categories) == (KeywordIntent.OPT_OUT, tuple(Category))
+    assert typed.source == "keyword:CANCEL"
+    tapped = rules.request("button", "", "UNSUBSCRIBE", "Unsubscribe")
+    assert tapped.categories == (Category.UTILITY, Category.MARKETING)
+    assert tapped.source == "button:UNSUBSCRIBE"
+    meta = rules.request("button", "Stop promotions", "Stop promotions", "Stop promotions")
+    assert meta.categories == (Category.MARKETING,)
+    back = rules.request("interactive", "", "START", "Start again")
+    assert (back.intent, back.categories) == (KeywordIntent.OPT_IN, tapped.categories)
+    # A tap never falls back to reading its label as a typed keyword.
+    assert rules.request("interactive", "", "cancel-button", "Cancel") is NOTHING
+    assert rules.request("text", "", "", "") is NOTHING
+    assert rules.request("text", "hello", "", "") is NOTHING
