@@ -166,3 +166,17 @@ async def test_ingress_hands_verified_events_to_the_app(ingress: Embedded) -> No
     assert event.message.from_number == USER
     call.cancel()
     assert (await ingress.send.Check(MARKETING)).reason == common_pb2.REASON_OPTED_OUT
+
+
+async def test_the_body_cap_decides_over_grpc_not_the_transport(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    # gRPC refuses messages over 4 MiB by default; a larger cap must be honoured.
+    cap = 6 * 1024 * 1024
+    async for e in _embedded(tmp_path, simulator, WA_SIDECAR_WEBHOOK_MAX_BODY=str(cap)):
+        within = b" " * (5 * 1024 * 1024) + b"{}"
+        result = await e.verify.VerifyWebhook(_req(within, "127.0.0.1"))
+        assert result.reason == verify_pb2.REJECTION_MALFORMED_PAYLOAD  # read, verified, parsed
+        beyond = b" " * (cap + 1)
+        result = await e.verify.VerifyWebhook(_req(beyond, "127.0.0.1"))
+        assert result.reason == verify_pb2.REJECTION_TOO_LARGE
