@@ -52,9 +52,12 @@ from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
 from sidecar.errors import ConfigError
 from sidecar.policy.access import Principal, Role
+from sidecar.policy.buttons import ButtonRules
+from sidecar.policy.inbound import InboundRules
 from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
+from sidecar.policy.types import Category
 from sidecar.service.campaign import Campaign, CampaignSettings
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
@@ -187,7 +190,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             consent=consent,
             verifier=SignatureVerifier(secrets),
             source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
-            matcher=OptOutMatcher(extra_opt_out=settings.opt_out_keywords),
+            rules=_inbound_rules(settings),
             metrics=metrics,
             event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
             limiter=limiter,
@@ -252,6 +255,16 @@ async def build_runtime(settings: Settings) -> Runtime:
         dispatcher,
         retention,
         access,
+    )
+
+
+def _inbound_rules(settings: Settings) -> InboundRules:
+    """Keyword packs, button payloads and button categories, as configured."""
+    categories = (Category[name.upper()] for name in settings.opt_out_button_categories)
+    return InboundRules(
+        OptOutMatcher(locales=settings.opt_out_locales, extra_opt_out=settings.opt_out_keywords),
+        ButtonRules(settings.opt_out_button_payloads),
+        tuple(dict.fromkeys(categories)),
     )
 
 

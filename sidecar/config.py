@@ -27,6 +27,9 @@ from typing import Any
 import yaml
 
 from sidecar.errors import ConfigError
+from sidecar.policy.buttons import DEFAULT_OPT_OUT_PAYLOADS, ButtonRules
+from sidecar.policy.optout import OptOutMatcher
+from sidecar.policy.optout_packs import PACKS
 
 ENV_PREFIX = "WA_SIDECAR_"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -326,6 +329,30 @@ class Settings:
         metadata=_doc("Serve Meta's webhook directly on the admin listener at /webhook."),
     )
 
+    # --- opt-out buttons and keyword packs (SPEC §4.5) ------------------------
+    opt_out_locales: tuple[str, ...] = field(
+        default=tuple(PACKS),
+        metadata=_doc(
+            "Built-in opt-out keyword packs to keep (the rest are switched off); an empty "
+            "list keeps only WA_SIDECAR_OPT_OUT_KEYWORDS."
+        ),
+    )
+    opt_out_button_payloads: tuple[str, ...] = field(
+        default=DEFAULT_OPT_OUT_PAYLOADS,
+        metadata=_doc(
+            "Button payloads that opt the user out, compared whole, ignoring case; any other "
+            "button (Cancel, End, UNSUBSCRIBE_NO …) is no opt-out. Meta's marketing opt-out "
+            "button (Stop promotions) always counts, for MARKETING."
+        ),
+    )
+    opt_out_button_categories: tuple[str, ...] = field(
+        default=("MARKETING",),
+        metadata=_doc(
+            "Categories a declared opt-out button suppresses (and an opt-in button lifts): "
+            "MARKETING, UTILITY, AUTHENTICATION, SERVICE."
+        ),
+    )
+
     # --- runtime -------------------------------------------------------------
     uvloop: bool = field(
         default=False,
@@ -572,10 +599,44 @@ def validate(s: Settings) -> None:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 raise ConfigError(env_name(name), f"{cidr!r} is not a CIDR") from None
+    _check_opt_out(s)
     if s.auth_file and not Path(s.auth_file).is_file():
         raise ConfigError(env_name("auth_file"), "file does not exist")
     if s.env == "prod":
         _check_prod(s, grpc_host)
+
+
+_BUTTON_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION", "SERVICE")
+
+
+def _check_opt_out(s: Settings) -> None:
+    unknown = [name for name in s.opt_out_locales if name not in PACKS]
+    if unknown:
+        raise ConfigError(
+            env_name("opt_out_locales"),
+            f"unknown locale {unknown[0]!r}; known: {', '.join(PACKS)}",
+        )
+    if not s.opt_out_locales and not s.opt_out_keywords:
+        raise ConfigError(
+            env_name("opt_out_locales"),
+            "no built-in pack and no WA_SIDECAR_OPT_OUT_KEYWORDS: nothing would opt out",
+        )
+    try:
+        ButtonRules(s.opt_out_button_payloads)
+    except ValueError as exc:
+        raise ConfigError(env_name("opt_out_button_payloads"), str(exc)) from None
+    try:
+        OptOutMatcher(locales=s.opt_out_locales, extra_opt_out=s.opt_out_keywords)
+    except ValueError as exc:
+        raise ConfigError(env_name("opt_out_keywords"), str(exc)) from None
+    if not s.opt_out_button_categories:
+        raise ConfigError(env_name("opt_out_button_categories"), "must name a category")
+    for name in s.opt_out_button_categories:
+        if name.upper() not in _BUTTON_CATEGORIES:
+            raise ConfigError(
+                env_name("opt_out_button_categories"),
+                f"{name!r} is not one of {', '.join(_BUTTON_CATEGORIES)}",
+            )
 
 
 def _check_rate_limit(text: str) -> None:

@@ -57,14 +57,17 @@ def add_ingress_routes(
             return web.Response(status=503, text="no event subscriber; retry later\n")
         if request.content_length is not None and request.content_length > max_body:
             return web.Response(status=413, text="too large\n")
-        body = await request.content.read(max_body + 1)
-        headers = {"x-forwarded-for": request.headers.get("X-Forwarded-For", "")}
+        body = await _read_body(request, max_body)
+        if body is None:
+            return web.Response(status=413, text="too large\n")
+        # Every X-Forwarded-For line, in order: together they are one list.
+        forwarded = request.headers.getall("X-Forwarded-For", [])
         try:
             outcome = await handler.handle(
                 body,
                 request.headers.get("X-Hub-Signature-256", ""),
                 request.remote or "",
-                headers if headers["x-forwarded-for"] else None,
+                {"x-forwarded-for": forwarded} if forwarded else None,
             )
         except StoreUnavailable:
             log.warning("webhook not processed: store unavailable", extra={"event": "ingress_503"})
@@ -75,3 +78,22 @@ def add_ingress_routes(
         return web.Response(text="ok\n")
 
     app.add_routes([web.get("/webhook", handshake), web.post("/webhook", deliver)])
+
+
+async def _read_body(request: web.Request, max_body: int) -> bytes | None:
+    """The whole body, or None as soon as it passes ``max_body`` bytes.
+
+    ``content.read(n)`` returns what happens to be buffered (about 64 KiB), not
+    ``n`` bytes: a larger delivery arriving in several TCP segments would be cut
+    and fail its signature. Chunks are gathered until the stream ends; a body
+    without a Content-Length (chunked) is stopped at the cap, never buffered
+    beyond it.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > max_body:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

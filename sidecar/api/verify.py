@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sidecar.api import convert
@@ -14,6 +14,27 @@ from sidecar.service.events import EventHub
 from sidecar.service.webhooks import WebhookHandler
 
 _MAX_HEADER = 8192
+_FORWARDED = "x-forwarded-for"
+
+
+def _headers(raw: Mapping[str, str]) -> dict[str, str]:
+    """Lower-cased names; long values cut to ``_MAX_HEADER``.
+
+    ``X-Forwarded-For`` keeps its *end*: it is read from the right, and the
+    hops nearest to us are the ones our proxies wrote. Keeping the start
+    would let a client pad the header until its own forged hop is the last
+    one left.
+    """
+    headers: dict[str, str] = {}
+    for name, value in raw.items():
+        key = name.lower()
+        if key == _FORWARDED:
+            # Two spellings of the name are two lines of one list.
+            joined = f"{headers[key]}, {value}" if key in headers else value
+            headers[key] = joined[-_MAX_HEADER:]
+        else:
+            headers[key] = value[:_MAX_HEADER]
+    return headers
 
 
 class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
@@ -28,12 +49,11 @@ class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
     async def VerifyWebhook(
         self, request: verify_pb2.WebhookRequest, context: Any
     ) -> verify_pb2.WebhookResult:
-        headers = request.headers
         outcome = await self._handler.handle(
             request.body,
             request.signature[:_MAX_HEADER],
             request.remote_ip[:_MAX_HEADER],
-            {k.lower(): v[:_MAX_HEADER] for k, v in headers.items()} if headers else None,
+            _headers(request.headers) if request.headers else None,
         )
         return convert.webhook_result(outcome)
 

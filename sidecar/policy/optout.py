@@ -40,13 +40,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sidecar.policy.optout_packs import (
-    PACKS,
-    PAYLOAD_OPT_IN,
-    PAYLOAD_OPT_OUT,
-    PAYLOAD_OPT_OUT_PREFIXES,
-    LocalePack,
-)
+from sidecar.policy.optout_packs import PACKS, LocalePack
 
 __all__ = ["KeywordIntent", "KeywordMatch", "MatchRule", "OptOutMatcher", "normalise"]
 
@@ -54,7 +48,6 @@ _SHORT = 64
 _BREAKS = frozenset(".!,;:。、،؛।॥")
 _JOINERS = frozenset("-_'\u2019")  # ASCII and typographic apostrophe
 _JOINERS_TABLE = str.maketrans(dict.fromkeys(_JOINERS))
-_PAYLOAD_SEPARATORS = str.maketrans("_-", "  ")
 _CONFIG_LOCALE = "config"
 
 # Combining marks that only decorate a base letter (Latin accents, Arabic
@@ -106,7 +99,6 @@ class MatchRule(enum.Enum):
     EXACT = "exact"
     POLITE = "polite"
     FIRST_WORD = "first_word"
-    PAYLOAD = "payload"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,19 +172,18 @@ def _compact(phrase: str) -> tuple[str, int]:
 
 
 class OptOutMatcher:
-    """Recognises opt-out and opt-in keywords in texts and button payloads.
+    """Recognises opt-out and opt-in keywords in the texts users type.
 
     Build once (the tables are folded here), then call per inbound message:
 
         >>> matcher = OptOutMatcher(locales=["en", "fr"], extra_opt_out=["HALT"])
         >>> matcher.match_text("Arrêt, merci").intent
         <KeywordIntent.OPT_OUT: 'opt_out'>
-        >>> matcher.match_payload("OPT_OUT_MARKETING").rule
-        <MatchRule.PAYLOAD: 'payload'>
 
     ``locales`` picks packs from :data:`PACKS` (all when ``None``; their order
     decides which locale a shared keyword is attributed to). ``yes_is_opt_in``
     adds YES / SÍ / OUI …, off by default because "yes" answers many questions.
+    Button taps are not keywords: see ``buttons.py``.
     """
 
     def __init__(
@@ -201,7 +192,6 @@ class OptOutMatcher:
         locales: Iterable[str] | None = None,
         extra_opt_out: Iterable[str] = (),
         extra_opt_in: Iterable[str] = (),
-        extra_payloads: Iterable[str] = (),
         yes_is_opt_in: bool = False,
         packs: Mapping[str, LocalePack] = PACKS,
     ) -> None:
@@ -240,11 +230,6 @@ class OptOutMatcher:
         vocabulary = self._tail | self._opt_in.keys() | self._strong.keys()
         self._han = frozenset(w for w in vocabulary if all(_is_han(ch) for ch in w))
         self._han_longest = max((len(w) for w in self._han), default=0)
-        self._payload_out: _Table = {}
-        self._payload_in: _Table = {}
-        self._add(self._payload_out, [*PAYLOAD_OPT_OUT, *extra_payloads], "")
-        self._add(self._payload_in, PAYLOAD_OPT_IN, "")
-        self._payload_prefixes = frozenset(_compact(p)[0] for p in PAYLOAD_OPT_OUT_PREFIXES)
 
     @staticmethod
     def _add(table: _Table, words: Iterable[str], locale: str) -> None:
@@ -268,27 +253,6 @@ class OptOutMatcher:
             if found is not NO_MATCH:
                 return found
         return self._first_word(words, breaks)
-
-    def match_payload(self, payload: str) -> KeywordMatch:
-        """Classify a quick-reply ``button.payload`` or button text ("OPT_OUT", "Unsubscribe")."""
-        words, _ = _split_words(normalise(payload).translate(_PAYLOAD_SEPARATORS))
-        whole = "".join(words)
-        for table, intent in (
-            (self._opt_out, KeywordIntent.OPT_OUT),
-            (self._payload_out, KeywordIntent.OPT_OUT),
-        ):
-            if whole in table:
-                keyword, locale = table[whole]
-                return KeywordMatch(intent, keyword, locale, MatchRule.PAYLOAD)
-        for size in range(1, len(words)):
-            prefix = "".join(words[:size])
-            if prefix in self._payload_prefixes:
-                return KeywordMatch(KeywordIntent.OPT_OUT, payload, "", MatchRule.PAYLOAD)
-        for table in (self._opt_in, self._payload_in):
-            if whole in table:
-                keyword, locale = table[whole]
-                return KeywordMatch(KeywordIntent.OPT_IN, keyword, locale, MatchRule.PAYLOAD)
-        return NO_MATCH
 
     def _lookup(self, key: str, rule: MatchRule) -> KeywordMatch:
         if key in self._opt_out:

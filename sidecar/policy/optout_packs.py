@@ -179,18 +179,3 @@ PACKS: dict[str, LocalePack] = {
 }
 """Locale code → words. Order matters: a keyword shared by several locales
 (CANCELAR, STOP) is attributed to the first selected locale that lists it."""
-
-PAYLOAD_OPT_OUT: frozenset[str] = _words(
-    "STOP|UNSUBSCRIBE|UNSUB|OPT_OUT|OPTOUT|OPT-OUT|OPT_OUT_MARKETING|OPT_OUT_ALL|STOP_ALL|"
-    "STOP_MARKETING|STOP_PROMOTIONS|STOP PROMOTIONS|OPT OUT OF MARKETING MESSAGES"
-)
-"""Quick-reply ``button.payload`` / button texts that opt out (Meta's sample label is
-"Unsubscribe"; the marketing opt-out button reads "Stop promotions")."""
-
-PAYLOAD_OPT_OUT_PREFIXES: frozenset[str] = _words("OPT_OUT|OPTOUT|UNSUBSCRIBE|UNSUB")
-"""A payload whose leading words are one of these (``OPT_OUT_PROMOS``) opts out too."""
-
-PAYLOAD_OPT_IN: frozenset[str] = _words(
-    "START|UNSTOP|SUBSCRIBE|RESUBSCRIBE|OPT_IN|OPTIN|OPT-IN|OPT_IN_MARKETING|RESUME_PROMOTIONS"
-)
-"""Payloads that ask to receive messages again."""

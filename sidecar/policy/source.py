@@ -3,7 +3,10 @@
 ``X-Forwarded-For`` is believed only when the connection comes from a listed
 proxy: the list is walked from the right (the hop nearest to us), skipping
 addresses of trusted proxies, and the first address that is not one is the
-client. Anything else could be written by the client itself. Addresses are
+client. Anything else could be written by the client itself. A request may
+carry several ``X-Forwarded-For`` lines (each proxy may add its own): they are
+one list, in order, so all of them are read and the walk starts at the end of
+the last one. Addresses are
 normalised (IPv4-mapped IPv6 becomes IPv4), so ``::ffff:10.0.0.1`` and
 ``10.0.0.1`` are one client for the allowlist and the per-source rate limit.
 
@@ -43,22 +46,28 @@ class SourcePolicy:
         self._proxy4, self._proxy6 = _tables(trusted_proxies, "trusted_proxies")
         self._open = not (self._allow4 or self._allow6)
 
-    def client_ip(self, remote_ip: str, forwarded_for: str | None) -> str | None:
-        """The client's normalised address, or ``None`` when it cannot be told."""
+    def client_ip(self, remote_ip: str, forwarded_for: str | Sequence[str] | None) -> str | None:
+        """The client's normalised address, or ``None`` when it cannot be told.
+
+        ``forwarded_for`` is the ``X-Forwarded-For`` value, or the values of
+        all its header lines in the order they came.
+        """
         remote = _parse(remote_ip)
         if remote is None:
             return None
         if not forwarded_for or not (self._proxy4 or self._proxy6) or not self._trusted(remote):
             return _text(remote)
+        lines = (forwarded_for,) if isinstance(forwarded_for, str) else forwarded_for
         address = remote
-        for hop in reversed(forwarded_for.split(",")):
-            parsed = _parse(hop)
-            if parsed is None:
-                return None
-            address = parsed
-            if not self._trusted(address):
-                break
-        # If every hop was one of our proxies, the leftmost is the best we know.
+        for line in reversed(lines):
+            for hop in reversed(line.split(",")):
+                parsed = _parse(hop)
+                if parsed is None:
+                    return None
+                address = parsed
+                if not self._trusted(address):
+                    # If every hop was one of our proxies, the leftmost is the best we know.
+                    return _text(address)
         return _text(address)
 
     def allowed(self, ip: str | None) -> bool:

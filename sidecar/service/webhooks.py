@@ -20,7 +20,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -28,13 +28,14 @@ from limits.errors import StorageError as LimitStorageError
 
 from sidecar.config import Settings
 from sidecar.errors import StoreUnavailable, WebhookParseError
+from sidecar.policy.inbound import InboundRules
 from sidecar.policy.numbers import from_wa_id
-from sidecar.policy.optout import NO_MATCH, KeywordIntent, KeywordMatch, OptOutMatcher
+from sidecar.policy.optout import KeywordIntent
 from sidecar.policy.retry import OPT_OUT_CODES
 from sidecar.policy.signature import SignatureProblem, SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
-from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, Proof
+from sidecar.service.consent import ConsentManager, Proof
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import DedupStore, StateStore, StatusRecord
 from sidecar.stores.factory import close_limit_storage
@@ -149,7 +150,7 @@ class WebhookDeps:
     consent: ConsentManager
     verifier: SignatureVerifier
     source: SourcePolicy
-    matcher: OptOutMatcher
+    rules: InboundRules
     metrics: Metrics
     event_key_secret: bytes
     limiter: RateLimiter | None = None
@@ -186,7 +187,7 @@ class WebhookHandler:
         body: bytes,
         signature: str,
         remote_ip: str = "",
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | Sequence[str]] | None = None,
     ) -> WebhookOutcome:
         """Verify and apply one delivery; every path (rejections too) is timed."""
         started = time.perf_counter()
@@ -206,7 +207,11 @@ class WebhookHandler:
             return outcome
 
     async def _handle(
-        self, body: bytes, signature: str, remote_ip: str, headers: Mapping[str, str] | None
+        self,
+        body: bytes,
+        signature: str,
+        remote_ip: str,
+        headers: Mapping[str, str | Sequence[str]] | None,
     ) -> WebhookOutcome:
         d = self._d
         if len(body) > self._s.max_body:
@@ -312,36 +317,28 @@ class WebhookHandler:
         return Applied(event)
 
     async def _inbound(self, msg: InboundMessage) -> Applied:
+        # Meta's wa_id is authoritative: only text that is no number at all is skipped.
         e164 = from_wa_id(msg.from_number)
         if e164 is None:
-            log.warning("inbound message from an invalid number", extra={"event": "bad_sender"})
+            log.warning("inbound message from a malformed wa_id", extra={"event": "bad_sender"})
             return Applied(msg)
         subject = await self._d.directory.find_or_create(e164)
         await self._d.state.touch_window(msg.phone_number_id, subject.id, float(msg.timestamp))
-        match = self._keyword(msg)
-        if match.intent is KeywordIntent.OPT_OUT:
-            proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
+        request = self._d.rules.request(msg.type, msg.text, msg.button_payload, msg.button_text)
+        if request.intent is KeywordIntent.NONE:
+            return Applied(msg)
+        proof = Proof(source=request.source, evidence=f"wamid:{msg.id}")
+        if request.intent is KeywordIntent.OPT_OUT:
             await self._d.consent.opt_out(
-                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
+                e164, request.categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_out=True)
-        if match.intent is KeywordIntent.OPT_IN and self._s.honour_opt_in:
-            proof = Proof(source=f"keyword:{match.keyword}", evidence=f"wamid:{msg.id}")
+        if self._s.honour_opt_in:
             await self._d.consent.opt_in(
-                e164, ALL_CATEGORIES, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
+                e164, request.categories, proof, actor=WEBHOOK_ACTOR, event_key=self._event_key(msg)
             )
             return Applied(msg, opt_in=True)
         return Applied(msg)
-
-    def _keyword(self, msg: InboundMessage) -> KeywordMatch:
-        matcher = self._d.matcher
-        if msg.button_payload:
-            match = matcher.match_payload(msg.button_payload)
-            if match.intent is not KeywordIntent.NONE:
-                return match
-        if msg.button_text:
-            return matcher.match_text(msg.button_text)
-        return matcher.match_text(msg.text) if msg.text else NO_MATCH
 
     async def _status(self, status: StatusUpdate) -> Applied:
         """A status one at a time (131050 failures: they also opt the user out)."""
@@ -398,16 +395,19 @@ def _status_record(status: StatusUpdate) -> StatusRecord:
 
 
 def _party(event: Event) -> str:
-    """The user an event is about (its effects must stay in order)."""
+    """The user an event is about (its effects must stay in order), by canonical
+    number: a Brazilian user's 12- and 13-digit forms are one party."""
     if isinstance(event, InboundMessage):
-        return event.from_number
-    if isinstance(event, StatusUpdate):
+        raw = event.from_number
+    elif isinstance(event, StatusUpdate):
         # Only 131050 failures get here (plain statuses are recorded in bulk):
         # an opt-out of this recipient, ordered with that user's other events.
-        return event.recipient_id
-    if isinstance(event, PreferenceUpdate):
-        return event.wa_id
-    return ""
+        raw = event.recipient_id
+    elif isinstance(event, PreferenceUpdate):
+        raw = event.wa_id
+    else:
+        return ""
+    return from_wa_id(raw) or raw
 
 
 def _kind(event: Event) -> str:

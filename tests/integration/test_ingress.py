@@ -81,6 +81,29 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(guarded: Embe
     assert spoofed.reason == verify_pb2.REJECTION_IP_NOT_ALLOWED
 
 
+async def test_a_padded_forwarded_for_cannot_push_our_proxys_hop_out(guarded: Embedded) -> None:
+    body = inbound_text(USER, "hi")
+    # The client pads its own header so that its forged hop ends exactly where a
+    # long value used to be cut; our proxy then appended the real client.
+    forged = "10.9.9.9"
+    padding = "1.1.1.1, " * 2000
+    client_part = padding[: 8192 - len(forged) - 2].rstrip(", ") + ", " + forged
+    client_part = client_part.rjust(8192, " ")
+    assert len(client_part) == 8192
+    refused = await guarded.verify.VerifyWebhook(
+        _req(body, "192.168.1.1", client_part + ", 8.8.8.8")
+    )
+    assert refused.reason == verify_pb2.REJECTION_IP_NOT_ALLOWED
+    # Two spellings of the header name are two lines of one list.
+    request = verify_pb2.WebhookRequest(
+        body=body,
+        signature=signature(body),
+        remote_ip="192.168.1.1",
+        headers={"X-Forwarded-For": "10.9.9.9", "x-forwarded-for": "10.1.1.1"},
+    )
+    assert (await guarded.verify.VerifyWebhook(request)).valid
+
+
 async def test_per_source_rate_limit(guarded: Embedded) -> None:
     results = [
         await guarded.verify.VerifyWebhook(_req(inbound_text(USER, f"m{i}"), "10.0.0.5"))
@@ -143,3 +166,17 @@ async def test_ingress_hands_verified_events_to_the_app(ingress: Embedded) -> No
     assert event.message.from_number == USER
     call.cancel()
     assert (await ingress.send.Check(MARKETING)).reason == common_pb2.REASON_OPTED_OUT
+
+
+async def test_the_body_cap_decides_over_grpc_not_the_transport(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    # gRPC refuses messages over 4 MiB by default; a larger cap must be honoured.
+    cap = 6 * 1024 * 1024
+    async for e in _embedded(tmp_path, simulator, WA_SIDECAR_WEBHOOK_MAX_BODY=str(cap)):
+        within = b" " * (5 * 1024 * 1024) + b"{}"
+        result = await e.verify.VerifyWebhook(_req(within, "127.0.0.1"))
+        assert result.reason == verify_pb2.REJECTION_MALFORMED_PAYLOAD  # read, verified, parsed
+        beyond = b" " * (cap + 1)
+        result = await e.verify.VerifyWebhook(_req(beyond, "127.0.0.1"))
+        assert result.reason == verify_pb2.REJECTION_TOO_LARGE

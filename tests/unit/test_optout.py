@@ -192,40 +192,6 @@ def test_custom_packs_can_replace_the_builtin_ones() -> None:
     assert matcher.match_text("stop") is NO_MATCH
 
 
-@pytest.mark.parametrize(
-    ("payload", "intent", "locale"),
-    [
-        ("STOP", KeywordIntent.OPT_OUT, "en"),
-        ("Unsubscribe", KeywordIntent.OPT_OUT, "en"),
-        ("UNSUBSCRIBE", KeywordIntent.OPT_OUT, "en"),
-        ("opt_out", KeywordIntent.OPT_OUT, "en"),
-        ("OPT_OUT_MARKETING", KeywordIntent.OPT_OUT, ""),
-        ("OPT_OUT_PROMOS_2024", KeywordIntent.OPT_OUT, ""),
-        ("unsubscribe-weekly-digest", KeywordIntent.OPT_OUT, ""),
-        ("Stop promotions", KeywordIntent.OPT_OUT, ""),
-        ("ARRÊT", KeywordIntent.OPT_OUT, "fr"),
-        ("START", KeywordIntent.OPT_IN, "en"),
-        ("OPT_IN_MARKETING", KeywordIntent.OPT_IN, ""),
-        ("STOPOVER_BOOKING", KeywordIntent.NONE, ""),
-        ("BOOK_APPOINTMENT", KeywordIntent.NONE, ""),
-        ("OPT_OUT_", KeywordIntent.OPT_OUT, "en"),
-        ("", KeywordIntent.NONE, ""),
-    ],
-)
-def test_button_payload_equal_to_a_keyword_counts(
-    payload: str, intent: KeywordIntent, locale: str
-) -> None:
-    found = OptOutMatcher().match_payload(payload)
-    assert (found.intent, found.locale) == (intent, locale)
-    assert found.rule is (MatchRule.NONE if intent is KeywordIntent.NONE else MatchRule.PAYLOAD)
-
-
-def test_configured_payloads_opt_out() -> None:
-    matcher = OptOutMatcher(extra_payloads=["NO_MORE_DEALS"])
-    assert matcher.match_payload("no_more_deals").intent is KeywordIntent.OPT_OUT
-    assert OptOutMatcher().match_payload("NO_MORE_DEALS") is NO_MATCH
-
-
 def test_normalise_folds_width_case_accents_and_trims_emoji() -> None:
     assert normalise(_widen("  ARRÊT !!") + " 🙏") == "arret"
     assert normalise("Stop.   Thank\n you") == "stop. thank you"
@@ -249,7 +215,6 @@ def test_normalise_is_idempotent(text: str) -> None:
 @given(st.text(alphabet=st.characters(codec="utf-8")))
 def test_arbitrary_text_never_crashes(text: str) -> None:
     assert isinstance(MATCHER.match_text(text), KeywordMatch)
-    assert isinstance(MATCHER.match_payload(text), KeywordMatch)
 
 
 @given(

@@ -92,6 +92,17 @@ def test_spoofed_leftmost_hop_cannot_pass_the_allowlist(policy: SourcePolicy) ->
     assert not policy.allowed(ip)
 
 
+def test_every_forwarded_for_line_is_read_from_the_last_one_back(policy: SourcePolicy) -> None:
+    # The client wrote the first line itself; our proxy appended the second.
+    assert policy.client_ip("10.1.2.3", ["31.13.24.7", "203.0.113.9"]) == "203.0.113.9"
+    assert policy.client_ip("10.1.2.3", ["31.13.24.7", "203.0.113.9, 10.4.5.6"]) == "203.0.113.9"
+    # Trusted hops in a later line lead back into the earlier ones.
+    assert policy.client_ip("10.1.2.3", ["31.13.24.7, 10.7.7.7", "10.8.8.8"]) == "31.13.24.7"
+    assert policy.client_ip("10.1.2.3", ["10.7.7.7", "10.8.8.8"]) == "10.7.7.7"
+    assert policy.client_ip("10.1.2.3", ["31.13.24.7", "junk"]) is None
+    assert policy.client_ip("10.1.2.3", []) == "10.1.2.3"
+
+
 def test_all_hops_trusted_gives_the_leftmost(policy: SourcePolicy) -> None:
     assert policy.client_ip("10.1.2.3", "10.7.7.7, 10.8.8.8") == "10.7.7.7"
 
