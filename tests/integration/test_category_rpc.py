@@ -20,8 +20,8 @@ import pytest
 from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, verify_pb2
 from sidecar.policy.types import Category
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import Embedded, inbound_text, signature
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

@@ -22,9 +22,9 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
+from sidecar.simulator import SimulatorHandle
+from sidecar.simulator.webhooks import inbound_message_item, status_item
 from sidecar.testing import SidecarProcess, signature
-from sidecar.whatsapp.simulator import SimulatorHandle
-from sidecar.whatsapp.simulator_webhooks import inbound_message_item, status_item
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, consent_pb2, send_pb2, verify_pb2
+from sidecar.simulator import SimulatorHandle
+from sidecar.simulator.webhooks import inbound_message_item
 from sidecar.testing import Embedded, inbound_text, signature, start_embedded, webhook_body
-from sidecar.whatsapp.simulator import SimulatorHandle
-from sidecar.whatsapp.simulator_webhooks import inbound_message_item
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess, base_env
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

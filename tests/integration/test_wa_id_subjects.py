@@ -19,8 +19,8 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import SidecarProcess, inbound_text, signature
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

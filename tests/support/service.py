@@ -23,6 +23,8 @@ from typing import Any
 
 from sidecar.config import Settings
 from sidecar.crypto import BlindIndexer, FieldCipher, Keyring, SubjectKeys
+from sidecar.policy.buttons import ButtonRules
+from sidecar.policy.inbound import InboundRules
 from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
@@ -235,7 +237,7 @@ class Rig:
                 consent=self.consent,
                 verifier=SignatureVerifier([DEV_APP_SECRET.encode()]),
                 source=SourcePolicy(allow_cidrs=[], trusted_proxies=[]),
-                matcher=OptOutMatcher(),
+                rules=InboundRules(OptOutMatcher(), ButtonRules(), (Category.MARKETING,)),
                 metrics=self.metrics,
                 event_key_secret=self.keyring.index_subkey(b"test/event-keys"),
             ),
