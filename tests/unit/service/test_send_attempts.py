@@ -9,7 +9,7 @@ are observed, not waited for.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ class ScriptedGraph:
     """Graph as a script: ``send_message`` plays the next step; the token
     exchange always hands out a fresh token."""
 
-    def __init__(self, *steps: str | GraphError) -> None:
+    def __init__(self, *steps: str | GraphError | Callable[[], Awaitable[None]]) -> None:
         self.steps = list(steps)
         self.calls: list[bytes] = []
 
@@ -49,6 +49,9 @@ class ScriptedGraph:
     ) -> str:
         self.calls.append(body)
         step = self.steps.pop(0) if self.steps else f"wamid.{len(self.calls)}"
+        while callable(step):  # something happens elsewhere meanwhile; then the next step
+            await step()
+            step = self.steps.pop(0)
         if isinstance(step, GraphError):
             raise step
         return step
@@ -271,3 +274,32 @@ async def test_a_held_send_whose_status_came_is_never_resent(stores: Stores) -> 
     assert len(graph.calls) == 1
     result = await w.sender.send(command("k1"))
     assert (result.outcome, result.message_id) == (Outcome.SENT, "wamid.M")
+
+
+async def test_a_status_webhook_that_came_first_is_the_answer(stores: Stores) -> None:
+    """Meta accepted the message and its status (with the key) arrived while
+    the answer was still awaited: the resolution stands, nothing is in doubt."""
+
+    async def status_arrives() -> None:
+        assert await stores.state.resolve_by_callback("k1", "wamid.W", "sent", 1.0)
+
+    w = await make_world(stores, ScriptedGraph(status_arrives, network_error("timeout")))
+    result = await w.sender.send(command("k1"))
+    assert (result.outcome, result.message_id) == (Outcome.SENT, "wamid.W")
+    assert await stores.state.list_in_doubt("someone", 10) == []
+
+
+async def test_an_opt_out_since_the_first_attempt_stops_the_resend(stores: Stores) -> None:
+    graph = ScriptedGraph(network_error("timeout"))
+    w = await make_world(stores, graph, resend_after=10.0)
+    resender = Resender(w.sender, stores.state, w.cipher, after=10.0, clock=w.clock)
+    await w.sender.send(command("k1"))
+    idx = w.sender._d.directory.indexes(TO)
+    await stores.state.suppress(idx.full, [Category.AUTHENTICATION.value], w.clock())
+    w.now[0] += 11.0
+    [result] = await resender.resend_due()
+    assert result.outcome is Outcome.IN_DOUBT and not result.decision.allowed
+    assert len(graph.calls) == 1  # the user said stop: not sent again
+    held = await stores.state.get_send("k1")
+    assert held is not None and (held.state, held.request_ct) == (SendState.IN_DOUBT, b"")
+    assert [r.key for r in await stores.state.list_in_doubt("anyone", 10)] == ["k1"]
