@@ -208,7 +208,7 @@ async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
 
 
 def _record_error(span: Span, err: GraphError) -> None:
-    """``error.type``: the HTTP status, or ``timeout``/``connection`` without one."""
+    """``error.type``: the HTTP status, or ``connect``/``timeout``/``connection`` without one."""
     if err.http_status:
         span.set_attribute("http.response.status_code", err.http_status)
     if err.code:
