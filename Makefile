@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck proto proto-check bench clean tools
+.PHONY: install run test lint typecheck proto proto-check bench soak clean tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ proto: install
 
 bench: install
 	$(BIN)/python -m bench
+
+## The reconciliation-under-faults test for 10 minutes (not part of make test).
+soak: install
+	sh tools/ensure_services.sh
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} $(BIN)/python -m pytest tests/integration/test_reconciliation.py -s -q --timeout=3600
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

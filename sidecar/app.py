@@ -64,6 +64,7 @@ from sidecar.service.events import EventHub
 from sidecar.service.maintenance import Retention
 from sidecar.service.operations import Operations
 from sidecar.service.outbox import Dispatcher, Outbox
+from sidecar.service.resend import Resender
 from sidecar.service.review import Review
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
@@ -78,7 +79,7 @@ from sidecar.stores.factory import Stores, open_stores, webhook_limit_storage
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.probes import watch_stores
 from sidecar.telemetry.setup import Tracing, setup_tracing
-from sidecar.whatsapp.client import GraphClient
+from sidecar.whatsapp.client import GraphClient, session_timeout
 from sidecar.whatsapp.tokens import TokenManager
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class Runtime:
     dispatcher: Dispatcher | None  # None: this replica leaves dispatch to others
     retention: Retention
     access: AccessControl | None = None  # None: no caller auth (WA_SIDECAR_AUTH_FILE unset)
+    resender: Resender | None = None  # None: held sends are never resent (the default)
 
     async def close(self) -> None:
         await self.session.close()
@@ -155,7 +157,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     )
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=settings.graph_pool_size, ttl_dns_cache=300),
-        timeout=aiohttp.ClientTimeout(total=settings.graph_timeout),
+        timeout=session_timeout(settings.graph_timeout),
         skip_auto_headers=("User-Agent",),
     )
     secrets = settings.app_secrets
@@ -219,6 +221,11 @@ async def build_runtime(settings: Settings) -> Runtime:
     campaign = Campaign(sender, pacing)
     outbox = Outbox(sender, stores.state, directory, cipher)
     dispatcher = Dispatcher(outbox, pacing) if settings.outbox_dispatch else None
+    resender = (
+        Resender(sender, stores.state, cipher, after=settings.ambiguous_resend_after)
+        if settings.ambiguous_resend_after > 0
+        else None
+    )
     retention = Retention(
         stores.state,
         stores.dedup,
@@ -255,6 +262,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         dispatcher,
         retention,
         access,
+        resender,
     )
 
 
@@ -373,6 +381,8 @@ def _start_workers(
     workers.append(
         asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=store_health))
     )
+    if runtime.resender is not None:
+        workers.append(asyncio.create_task(runtime.resender.run(stop)))
     if runtime.dispatcher is not None:
         # Stops claiming at once; what it claimed gets the shutdown grace.
         grace = runtime.settings.shutdown_grace

@@ -149,7 +149,10 @@ class Settings:
     )
     graph_timeout: float = field(
         default=10.0,
-        metadata=_doc("Seconds one Graph call may take before it counts as a transient failure."),
+        metadata=_doc(
+            "Seconds a Graph call may wait to connect (pool slot included; then retried)"
+            " and, apart, for its answer once written (then the send is in doubt)."
+        ),
     )
     graph_pool_size: int = field(default=128, metadata=_doc("Connections kept to the Graph API."))
     token_refresh_before: float = field(
@@ -260,6 +263,14 @@ class Settings:
         default=1.0, metadata=_doc("First backoff delay; doubles per retry (full jitter).")
     )
     retry_max_delay: float = field(default=8.0, metadata=_doc("Backoff cap in seconds."))
+    ambiguous_resend_after: float = field(
+        default=0.0,
+        metadata=_doc(
+            "Seconds after which a send that may have reached Meta (no usable answer) is"
+            " sent once more if no status webhook for its key came; 0 = never resend"
+            " (Graph has no idempotency key: a resend can deliver the message twice)."
+        ),
+    )
     batch_chunk_size: int = field(default=500, metadata=_doc("SendBatch/outbox chunk size."))
     batch_chunk_interval: float = field(
         default=1.0, metadata=_doc("Seconds between the starts of two chunks.")
@@ -563,7 +574,13 @@ def validate(s: Settings) -> None:
         "approval_ttl",
     ):
         _positive(name, getattr(s, name))
-    for name in ("send_burst", "send_max_wait", "token_refresh_before", "shutdown_grace"):
+    for name in (
+        "send_burst",
+        "send_max_wait",
+        "token_refresh_before",
+        "shutdown_grace",
+        "ambiguous_resend_after",
+    ):
         _positive(name, getattr(s, name), allow_zero=True)
     for name in (
         "graph_pool_size",

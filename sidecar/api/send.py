@@ -77,8 +77,10 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
         self, request: send_pb2.ClassifyRequest, context: Any
     ) -> send_pb2.Classification:
         if request.network_error:
-            if request.network_error not in ("timeout", "connection"):
-                raise InvalidRequest("network_error", 'must be "timeout" or "connection"')
+            if request.network_error not in ("connect", "timeout", "connection"):
+                raise InvalidRequest(
+                    "network_error", 'must be "connect", "timeout" or "connection"'
+                )
             err = network_error(request.network_error)
         else:
             if not 100 <= request.http_status <= 599:

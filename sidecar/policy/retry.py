@@ -18,6 +18,13 @@ Decisions on codes Meta leaves open (FACTS §4, §4.6):
   not retryable in-call: the recipient is fine, only *now* is wrong, so it must
   not be suppressed like a RECIPIENT failure; no call waits a day.
 * 132069 (Flow throttled, ≤ 1 h) is likewise THROTTLED, 3600 s, not in-call.
+* 133016 (register/deregister attempt limit) is a long wait (hours to days,
+  FACTS §4.2): THROTTLED, not in-call, at least an hour.
+* A failure that may have reached Meta (``maybe_sent``: the request was
+  written and no usable answer came back, or a 2xx without a message id) is
+  ``in_doubt`` and never retryable: Graph has no idempotency key, so a resend
+  could deliver the message twice. A network failure before the request left
+  (``"connect"``: refused, DNS, TLS handshake, pool wait) is TRANSIENT.
 * 131064 (limit from template-classification violations) is POLICY: it comes
   from an enforcement a person must look at, and ends at an unstated time.
 * 131021 (sender is the recipient) is RECIPIENT: it fails for that number only.
@@ -88,6 +95,7 @@ _ROWS: tuple[tuple[int, ErrorClass, bool, float, str], ...] = (
     (2494100, _TH, False, 300.0, "account in maintenance (phone migration)"),
     (131049, _TH, False, _DAY, "per-user marketing limit; wait 24 h"),
     (132069, _TH, False, _HOUR, "Flow throttled; wait up to 1 h"),
+    (133016, _TH, False, _HOUR, "register/deregister attempt limit; wait until unblocked"),
     (0, _A, True, 0.0, "cannot authenticate"),
     (102, _A, True, 0.0, "session invalid"),
     (190, _A, True, 0.0, "access token expired"),
@@ -156,6 +164,22 @@ class Classification:
     retry_after: float
     code: int | None
     reason: str
+    in_doubt: bool = False
+    """The request may have reached Meta: never resent blindly (SPEC §4.8)."""
+
+
+NOT_SENT_NETWORK_ERRORS: frozenset[str] = frozenset({"connect"})
+"""Network failures before the request left (connect refused, DNS, TLS
+handshake, pool or connect timeout): safe to retry. Every other network
+failure ("timeout", "connection") came after the request was written."""
+
+
+def maybe_sent(http_status: int, network_error: str) -> bool:
+    """Whether a failed call may still have reached Meta: a network failure
+    after the request was written, or a 2xx whose body was unusable."""
+    if network_error:
+        return network_error not in NOT_SENT_NETWORK_ERRORS
+    return 200 <= http_status <= 299
 
 
 def pair_limit_wait(recipient_failures: int) -> float:
@@ -174,9 +198,12 @@ def classify(
     """Classify a failed Graph call; never raises.
 
     ``recipient_failures`` counts earlier 131056 answers for the same recipient.
-    A network error (``"timeout"``, ``"connection"``) is TRANSIENT; the caller's
-    idempotency key is what makes re-sending after a timeout safe.
+    A failure that may have reached Meta (``maybe_sent``) is ``in_doubt`` and
+    not retryable; a network failure before the request left is TRANSIENT.
     """
+    if code is None and maybe_sent(http_status, network_error):
+        what = f"network {network_error[:40]}" if network_error else f"HTTP {http_status}"
+        return Classification(_T, False, 0.0, None, f"{what}: may have been sent", in_doubt=True)
     if code is not None:
         rule = rule_for(code)
         if rule is not None:

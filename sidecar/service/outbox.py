@@ -22,19 +22,19 @@ unclaimed work stays QUEUED for the next process.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sidecar.crypto.fields import FieldCipher, aad
+from sidecar.crypto.fields import FieldCipher
 from sidecar.errors import IdempotencyConflict, SidecarError, StoreUnavailable
-from sidecar.policy.types import Category, ErrorClass
+from sidecar.policy.types import ErrorClass
 from sidecar.redact import mask_number
 from sidecar.service.campaign import CampaignSettings
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
-from sidecar.service.send import Sender, stored_result
+from sidecar.service.sealed import open_request, seal_request
+from sidecar.service.send import Sender, held_result, stored_result
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import SendRecord, SendState, StateStore
 
@@ -94,7 +94,7 @@ class Outbox:
             to_masked=mask_number(cmd.to),
             created_at=now,
             updated_at=now,
-            request_ct=self._cipher.encrypt(_encode(cmd), _request_aad(cmd.key)),
+            request_ct=seal_request(self._cipher, cmd),
         )
         [existing] = await self.state.enqueue([record])
         if existing is None:
@@ -114,9 +114,12 @@ class Outbox:
 
     def result_of(self, record: SendRecord) -> SendResult:
         """The answer for a stored record: its outcome once DONE; QUEUED while
-        waiting or being sent here; IN_DOUBT when another incarnation holds it."""
+        waiting or being sent here; IN_DOUBT when held in doubt or when another
+        incarnation holds it."""
         if record.state is SendState.DONE:
             return stored_result(record)
+        if record.state is SendState.IN_DOUBT:
+            return held_result(record)
         if record.state is SendState.QUEUED or record.owner == self.sender.owner:
             return SendResult(record.key, Outcome.QUEUED)
         return SendResult(record.key, Outcome.IN_DOUBT)
@@ -124,18 +127,7 @@ class Outbox:
     def command(self, record: SendRecord) -> SendCommand:
         """Decrypt a queued record back into its command (``DecryptionError``
         when the key that sealed it is gone)."""
-        data = json.loads(self._cipher.decrypt(record.request_ct, _request_aad(record.key)))
-        return SendCommand(
-            key=record.key,
-            key_given=True,
-            to=data["to"],
-            category=Category(data["category"]),
-            free_form=data["free_form"],
-            phone_number_id=data["phone_number_id"],
-            body=data["body"].encode(),
-            content=data["content"].encode(),
-            tags=data["tags"],
-        )
+        return open_request(self._cipher, record)
 
     async def fail_unreadable(self, record: SendRecord, problem: str) -> None:
         """Finish a claimed record whose request cannot be read: it can never be sent."""
@@ -146,25 +138,6 @@ class Outbox:
         await self.state.finish_send(
             record.key, result.outcome.value, "", result.to_json(), self._clock()
         )
-
-
-def _request_aad(key: str) -> bytes:
-    return aad("sends", "request", key)
-
-
-def _encode(cmd: SendCommand) -> bytes:
-    return json.dumps(
-        {
-            "to": cmd.to,
-            "category": cmd.category.value,
-            "free_form": cmd.free_form,
-            "phone_number_id": cmd.phone_number_id,
-            "body": cmd.body.decode(),
-            "content": cmd.content.decode(),
-            "tags": dict(cmd.tags),
-        },
-        separators=(",", ":"),
-    ).encode()
 
 
 class Dispatcher:

@@ -6,9 +6,12 @@ checked anew) under the derived key ``<key>#r<n>``, ``n`` the next free
 number. The original key keeps its DEAD_LETTERED outcome as history. A
 requeue that policy refuses puts the dead letter back.
 
-An in-doubt send is an IN_FLIGHT record of an incarnation that crashed
-during the Graph call: it is listed here and never resent; the status
-webhook that carries its key back resolves it (``service/webhooks.py``).
+An in-doubt send is one that may have reached Meta: an IN_FLIGHT record of
+an incarnation that crashed during the Graph call, or an IN_DOUBT record
+whose Graph call got no usable answer (a read timeout, a connection lost
+mid-answer, a 2xx without a message id). It is listed here and never resent
+blindly; the status webhook that carries its key back resolves it
+(``service/webhooks.py``).
 When no webhook will come (Meta never got it, or its webhooks go to another
 app), a person resolves it here: ``resolve_in_doubt`` records SENT or
 FAILED as the key's outcome, and only for a send that is still in doubt.
@@ -83,7 +86,8 @@ class Review:
         return [_dead_letter(r) for r in records]
 
     async def in_doubt(self, limit: int, after_key: str = "") -> list[InDoubtSend]:
-        """IN_FLIGHT sends of other (crashed) incarnations, by key."""
+        """Sends held in doubt and IN_FLIGHT sends of other (crashed)
+        incarnations, by key."""
         records = await self._state.list_in_doubt(self._sender.owner, limit, after_key)
         return [
             InDoubtSend(r.key, r.phone_number_id, Category(r.category), r.to_masked, r.created_at)
@@ -98,7 +102,10 @@ class Review:
         record = await self._state.get_send(key)
         if record is None:
             raise NotFound("no send has this idempotency_key")
-        if record.state is SendState.IN_FLIGHT and record.owner != self._sender.owner:
+        in_doubt = record.state is SendState.IN_DOUBT or (
+            record.state is SendState.IN_FLIGHT and record.owner != self._sender.owner
+        )
+        if in_doubt:
             result = (
                 SendResult(key, Outcome.SENT, message_id=message_id or record.message_id)
                 if sent

@@ -10,7 +10,10 @@ Idempotency: a send records its intent (state IN_FLIGHT, owned by this
 process incarnation) durably before the Graph call and the outcome after.
 Repeats return the stored outcome; concurrent repeats in one process share
 one Graph call; a record left IN_FLIGHT by a crashed incarnation answers
-OUTCOME_IN_DOUBT and is never resent blindly.
+OUTCOME_IN_DOUBT and is never resent blindly. So does a send whose own Graph
+call may have reached Meta without a usable answer (``Classification.in_doubt``):
+it is held IN_DOUBT at once, without retry or dead letter, until its status
+webhook or a person resolves it (``service/resend.py`` for the opt-in resend).
 
     sender = Sender(deps, SendSettings.from_settings(settings))
     result = await sender.send(command)
@@ -46,6 +49,7 @@ from sidecar.policy.types import Category, Decision, ErrorClass, Reason
 from sidecar.redact import mask_number
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
 from sidecar.service.pacing import QuotaGate
+from sidecar.service.sealed import seal_request
 from sidecar.service.subjects import Indexes, SubjectDirectory
 from sidecar.service.validator import NumberValidator
 from sidecar.stores.base import (
@@ -87,6 +91,7 @@ class SendSettings:
     quota_fail_open: bool = False  # quota store down: local fallback bucket instead of refusing
     fail_open_fraction: float = 0.25  # share of each rate/burst/cap the fallback allows
     quota_shadow: bool = False  # quota refusals are counted, not enforced
+    resend_after: float = 0.0  # > 0: keep a maybe-sent request sealed for one resend
 
     @classmethod
     def from_settings(cls, s: Settings) -> SendSettings:
@@ -110,6 +115,7 @@ class SendSettings:
             quota_fail_open=s.effective_quota_fail_mode == "open",
             fail_open_fraction=s.quota_fail_open_fraction,
             quota_shadow=s.quota_shadow_mode,
+            resend_after=s.ambiguous_resend_after,
         )
 
 
@@ -305,10 +311,15 @@ class Sender:
             return result
         return await self.deliver(cmd)
 
-    async def deliver(self, cmd: SendCommand) -> SendResult:
+    async def deliver(self, cmd: SendCommand, *, resendable: bool = True) -> SendResult:
         """Graph call with retries for a send whose intent is recorded; stores
-        the outcome."""
+        the outcome. ``resendable`` False: a maybe-sent outcome keeps no
+        request (it was the one resend already)."""
         result = await self._call_graph(cmd)
+        if result.outcome is Outcome.IN_DOUBT:
+            result = await self._hold_in_doubt(cmd, result, resendable)
+            self._count(cmd, result.outcome, Reason.NONE)
+            return result
         if result.outcome is Outcome.DEAD_LETTERED:
             await self._dead_letter(cmd, result)
         await self._d.state.finish_send(
@@ -316,6 +327,47 @@ class Sender:
         )
         self._count(cmd, result.outcome, Reason.NONE)
         return result
+
+    async def _hold_in_doubt(
+        self, cmd: SendCommand, result: SendResult, resendable: bool
+    ) -> SendResult:
+        """Record a maybe-sent outcome (IN_DOUBT, never retried or
+        dead-lettered). If the key's status webhook came first, its
+        resolution stands and is the answer."""
+        d = self._d
+        sealed = seal_request(d.cipher, cmd) if resendable and self._s.resend_after > 0 else b""
+        held = await d.state.hold_in_doubt(
+            cmd.key, self.owner, result.to_json(), sealed, self._clock()
+        )
+        if not held:
+            record = await d.state.get_send(cmd.key)
+            if record is not None and record.state is SendState.DONE:
+                return stored_result(record)
+        d.metrics.in_doubt.inc()
+        log.warning(
+            "send in doubt: Graph gave no usable answer; not resent",
+            extra={"event": "send_in_doubt", "idempotency_key": cmd.key},
+        )
+        return result
+
+    async def resend(self, cmd: SendCommand) -> SendResult:
+        """Send once more a held send that this process has claimed again
+        (``StateStore.claim_resend``): policy decides anew (an opt-out since
+        the first attempt wins), then one delivery whose maybe-sent outcome
+        is held without a request. A refusal leaves the send in doubt."""
+        idx = self._d.directory.indexes(cmd.to)
+        decision, _ = await self._decide(cmd, idx, consume=True, max_wait=math.inf)
+        if not decision.allowed:
+            log.info(
+                "in-doubt send not resent: policy refuses it now",
+                extra={"event": "resend_refused", "idempotency_key": cmd.key},
+            )
+            held = SendResult(cmd.key, Outcome.IN_DOUBT, decision=decision)
+            await self._d.state.hold_in_doubt(
+                cmd.key, self.owner, held.to_json(), b"", self._clock()
+            )
+            return held
+        return await self.deliver(cmd, resendable=False)
 
     def _replay(self, existing: SendRecord, fingerprint: str) -> SendResult:
         if existing.fingerprint != fingerprint:
@@ -325,6 +377,8 @@ class Sender:
         if existing.state is SendState.QUEUED:
             return SendResult(existing.key, Outcome.QUEUED)
         self._d.metrics.in_doubt.inc()
+        if existing.state is SendState.IN_DOUBT:
+            return held_result(existing)
         return SendResult(existing.key, Outcome.IN_DOUBT)
 
     async def _call_graph(self, cmd: SendCommand) -> SendResult:
@@ -355,12 +409,19 @@ class Sender:
                             "sidecar.graph.retryable": c.retryable,
                         },
                     )
+                if c.in_doubt:  # Meta may have it: never resent blindly
+                    return SendResult(
+                        cmd.key, Outcome.IN_DOUBT, error=_failure(err, c), attempts=attempts
+                    )
                 await self._react(err, cmd)
-                if c.error_class is ErrorClass.AUTH and not auth_refreshed:
-                    auth_refreshed = True
-                    if await d.tokens.on_auth_error(creds):
-                        d.metrics.retries.labels(c.error_class.value).inc()
-                        continue
+                if c.error_class is ErrorClass.AUTH:
+                    # Refresh the token, then retry once (SPEC §4.8); a second
+                    # AUTH error ends the send.
+                    if not auth_refreshed:
+                        auth_refreshed = True
+                        if await d.tokens.on_auth_error(creds):
+                            d.metrics.retries.labels(c.error_class.value).inc()
+                            continue
                 elif policy.should_retry(retries, c):
                     delay = policy.delay(retries, c, self._rand, err.retry_after_header)
                     d.metrics.retries.labels(c.error_class.value).inc()
@@ -372,6 +433,7 @@ class Sender:
                 outcome = Outcome.DEAD_LETTERED if c.retryable else Outcome.FAILED
                 return SendResult(cmd.key, outcome, error=failure, attempts=attempts)
             rate.on_success(self._clock())
+            self._pair_delivered(cmd)
             return SendResult(cmd.key, Outcome.SENT, message_id=message_id, attempts=attempts)
 
     async def _retry_token(self, phone_number_id: str) -> bool:
@@ -388,10 +450,15 @@ class Sender:
         if err.code == PAIR_LIMIT_CODE:
             key = f"{cmd.phone_number_id}:{cmd.to}"
             failures = self._pair_failures.get(key, 0)
-            if len(self._pair_failures) > 100_000:
+            if len(self._pair_failures) >= _MAX_PAIRS_TRACKED:
                 self._pair_failures.clear()
             self._pair_failures[key] = failures + 1
         return classify(err.code, err.http_status, err.network_error, recipient_failures=failures)
+
+    def _pair_delivered(self, cmd: SendCommand) -> None:
+        """A send to the pair went through: its 131056 count starts over (4**0)."""
+        if self._pair_failures:
+            self._pair_failures.pop(f"{cmd.phone_number_id}:{cmd.to}", None)
 
     async def _react(self, err: GraphError, cmd: SendCommand) -> None:
         if err.code in THROTTLING_CODES:
@@ -454,6 +521,8 @@ _NOT_ON_WHATSAPP = Decision(
     False, Reason.NUMBER_NOT_ON_WHATSAPP, "the number validator says this number has no WhatsApp"
 )
 _Lookup = tuple[Subject | None, ConsentSnapshot]
+_MAX_PAIRS_TRACKED = 100_000
+"""Pairs with a running 131056 count kept at most; past it the counts start over."""
 _CONFLICT = "idempotency_key was already used for a request with different content"
 _STORE_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "consent store unavailable; failing closed", 1.0
@@ -466,6 +535,16 @@ def stored_result(record: SendRecord) -> SendResult:
     if not record.response:
         return SendResult(record.key, Outcome(record.outcome), message_id=record.message_id)
     return SendResult.from_json(record.key, record.response)
+
+
+def held_result(record: SendRecord) -> SendResult:
+    """The answer of an IN_DOUBT record: IN_DOUBT, with the failure that
+    left it in doubt when stored."""
+    if record.response:
+        held = SendResult.from_json(record.key, record.response)
+        if held.outcome is Outcome.IN_DOUBT:
+            return held
+    return SendResult(record.key, Outcome.IN_DOUBT)
 
 
 def _span_attributes(cmd: SendCommand, result: SendResult) -> dict[str, str | int]:

@@ -40,6 +40,9 @@ class FaultRule:
     in a ``failed`` status webhook instead. ``drop_connection``: close the
     connection without answering; with ``drop_after_accept`` the message is
     accepted first (a lost response: the sender cannot know it went out).
+    ``answer_late_ms``: accept, then answer this much later (slower than a
+    client's read timeout: accepted, but the client gets no answer).
+    ``answer_without_id``: accept, then answer 200 without ``messages[0].id``.
     """
 
     to: str | None = None
@@ -55,22 +58,38 @@ class FaultRule:
     drop_connection: bool = False
     drop_after_accept: bool = False
     async_status: bool = False
+    answer_late_ms: float = 0.0
+    answer_without_id: bool = False
+
+    @property
+    def decides(self) -> bool:
+        """Whether the rule decides the send's outcome (not only adds latency)."""
+        return (
+            self.code is not None
+            or self.drop_connection
+            or self.answer_without_id
+            or self.answer_late_ms > 0
+        )
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability must be within 0..1")
         if self.count is not None and self.count < 1:
             raise ValueError("count must be at least 1")
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must not be negative")
+        if self.latency_ms < 0 or self.answer_late_ms < 0:
+            raise ValueError("latency_ms and answer_late_ms must not be negative")
         if self.async_status and self.code is None:
             raise ValueError("async_status needs a code")
         if self.drop_connection and self.code is not None:
             raise ValueError("drop_connection and code exclude each other")
         if self.drop_after_accept and not self.drop_connection:
             raise ValueError("drop_after_accept needs drop_connection")
-        if self.code is None and not self.drop_connection and self.latency_ms == 0:
-            raise ValueError("a rule needs a code, drop_connection or latency_ms")
+        if (self.answer_without_id or self.answer_late_ms) and (
+            self.code is not None or self.drop_connection
+        ):
+            raise ValueError("answer_* faults accept the message: no code or drop_connection")
+        if not self.decides and self.latency_ms == 0:
+            raise ValueError("a rule needs a code, drop_connection, an answer_* fault or latency")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
@@ -86,13 +105,13 @@ class FaultRule:
             value = kwargs.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise ValueError(f"{key} must be an integer")
-        for key in ("probability", "latency_ms"):
+        for key in ("probability", "latency_ms", "answer_late_ms"):
             value = kwargs.get(key)
             if value is not None and (
                 not isinstance(value, int | float) or isinstance(value, bool)
             ):
                 raise ValueError(f"{key} must be a number")
-        for key in ("drop_connection", "drop_after_accept", "async_status"):
+        for key in ("drop_connection", "drop_after_accept", "async_status", "answer_without_id"):
             if key in kwargs and not isinstance(kwargs[key], bool):
                 raise ValueError(f"{key} must be a boolean")
         return cls(**kwargs)
@@ -181,7 +200,7 @@ class FaultBook:
                 active.remaining -= 1
                 expired = expired or active.remaining == 0
             latency += rule.latency_ms / 1000.0
-            if rule.code is not None or rule.drop_connection:
+            if rule.decides:
                 decided = rule
                 break
         if expired:

@@ -258,6 +258,10 @@ async def _send_message(request: web.Request) -> web.Response:
         _queue_statuses(state, record, rule)
     if rule is not None and rule.drop_after_accept:
         return _drop(request, state)
+    if rule is not None and rule.answer_late_ms > 0:
+        await asyncio.sleep(rule.answer_late_ms / 1000.0)
+    if rule is not None and rule.answer_without_id:
+        return web.json_response({"messaging_product": "whatsapp"})
     answer = b'{"messaging_product":"whatsapp","contacts":[{"input":%s,"wa_id":"%s"}],' % (
         json.dumps(to).encode(),
         wa_id.encode(),

@@ -151,6 +151,21 @@ class SendState(enum.Enum):
     QUEUED = "queued"  # in the outbox, Graph not called
     IN_FLIGHT = "in_flight"  # intent recorded; a Graph call may be under way
     DONE = "done"  # final outcome stored
+    IN_DOUBT = "in_doubt"  # a Graph call ended with no usable answer: maybe sent
+
+
+OUTCOME_IN_DOUBT = "in_doubt"
+"""The outcome an IN_DOUBT record carries until it is resolved.
+
+IN_DOUBT is a durable marker, not a guess about a process: the send's own
+Graph call was written and got no usable answer (read timeout, connection
+lost mid-answer, a 2xx without a message id), so Meta may have it. No
+process owns such a record and no lease or owner liveness changes that: it
+is listed by ``list_in_doubt`` whoever asks, resolved by the status webhook
+that carries its key (``resolve_by_callback``) or by a person
+(``resolve_in_doubt``), and resent at most once, only when the operator opted
+in (``list_resendable``/``claim_resend``). It is never dead-lettered and
+never purged by retention."""
 
 
 OUTCOME_SENT = "sent"
@@ -372,23 +387,47 @@ class SendStore(Protocol):
     async def get_send(self, key: str) -> SendRecord | None: ...
 
     async def list_in_doubt(self, owner: str, limit: int, after_key: str = "") -> list[SendRecord]:
-        """IN_FLIGHT records not owned by ``owner`` (a crashed incarnation)."""
+        """IN_DOUBT records, and IN_FLIGHT records not owned by ``owner`` (a
+        crashed incarnation), by key."""
         ...
 
     async def resolve_in_doubt(
         self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
     ) -> bool:
-        """Finish ``key`` like ``finish_send`` only if it is in doubt (IN_FLIGHT
-        and not owned by ``owner``); False otherwise (unknown, done, queued,
-        live in ``owner``, or resolved meanwhile). ``message_id`` "" keeps
-        the stored one."""
+        """Finish ``key`` like ``finish_send`` only if it is in doubt (IN_DOUBT,
+        or IN_FLIGHT and not owned by ``owner``); False otherwise (unknown,
+        done, queued, live in ``owner``, or resolved meanwhile). ``message_id``
+        "" keeps the stored one. A kept request (``request_ct``) is dropped."""
         ...
 
     async def resolve_by_callback(
         self, key: str, message_id: str, delivery_status: str, now: float
     ) -> bool:
         """A status webhook carried ``key`` back: set the delivery status and,
-        if the record was IN_FLIGHT, finish it as sent. Returns True if found."""
+        if the record was IN_FLIGHT or IN_DOUBT, finish it as sent (response
+        emptied, a kept request dropped). Returns True if found."""
+        ...
+
+    async def hold_in_doubt(
+        self, key: str, owner: str, response: bytes, request_ct: bytes, now: float
+    ) -> bool:
+        """The Graph call of ``key`` got no usable answer: IN_FLIGHT under
+        ``owner`` → IN_DOUBT with outcome ``OUTCOME_IN_DOUBT``, ``response``
+        and ``request_ct`` (the sealed request, kept for an opted-in resend;
+        b"" keeps none). False, changing nothing, when the record is not
+        IN_FLIGHT under ``owner`` (its status webhook resolved it first)."""
+        ...
+
+    async def list_resendable(self, before: float, limit: int) -> list[SendRecord]:
+        """IN_DOUBT records that kept their request and were last updated at
+        or before ``before``, oldest first."""
+        ...
+
+    async def claim_resend(self, key: str, owner: str, now: float) -> bool:
+        """IN_DOUBT with a kept request → IN_FLIGHT under ``owner``, the
+        request dropped (so a send is resent at most once). Atomic: of two
+        replicas claiming one key, exactly one gets True; False as well when
+        a status webhook resolved it meanwhile."""
         ...
 
     async def record_status(self, status: StatusRecord) -> None:

@@ -23,6 +23,7 @@ from dataclasses import replace
 from sidecar.stores import postgres_sql as sql
 from sidecar.stores.audit_chain import GENESIS_HASH, entry_hash
 from sidecar.stores.base import (
+    OUTCOME_IN_DOUBT,
     OUTCOME_SENT,
     AuditRecord,
     ConsentRecord,
@@ -290,6 +291,21 @@ class PostgresStateStore:
             )
             > 0
         )
+
+    async def hold_in_doubt(
+        self, key: str, owner: str, response: bytes, request_ct: bytes, now: float
+    ) -> bool:
+        done = await self._link.execute(
+            sql.HOLD_IN_DOUBT, key, owner, OUTCOME_IN_DOUBT, response, request_ct, now
+        )
+        return done > 0
+
+    async def list_resendable(self, before: float, limit: int) -> list[SendRecord]:
+        rows = await self._link.fetch(sql.LIST_RESENDABLE, before, limit)
+        return [sql.send_from_row(r) for r in rows]
+
+    async def claim_resend(self, key: str, owner: str, now: float) -> bool:
+        return await self._link.execute(sql.CLAIM_RESEND, key, owner, now) > 0
 
     async def record_status(self, status: StatusRecord) -> None:
         await self._link.execute(

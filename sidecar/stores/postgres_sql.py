@@ -181,12 +181,27 @@ MARK_IN_FLIGHT = (
     " WHERE key = ANY($1::text[]) AND state = 'queued'"
 )
 LIST_IN_DOUBT = (
-    SEND_SELECT + " WHERE state = 'in_flight' AND key > $1 AND owner <> $2 ORDER BY key LIMIT $3"
+    SEND_SELECT + " WHERE key > $1 AND (state = 'in_doubt' OR (state = 'in_flight'"
+    " AND owner <> $2)) ORDER BY key LIMIT $3"
 )
 RESOLVE_IN_DOUBT = (
     "UPDATE sends SET state = 'done', outcome = $3,"
-    " message_id = CASE WHEN $4 = '' THEN message_id ELSE $4 END, response = $5, updated_at = $6"
-    " WHERE key = $1 AND state = 'in_flight' AND owner <> $2"
+    " message_id = CASE WHEN $4 = '' THEN message_id ELSE $4 END, response = $5, updated_at = $6,"
+    " request_ct = CASE WHEN state = 'in_doubt' THEN ''::bytea ELSE request_ct END"
+    " WHERE key = $1 AND (state = 'in_doubt' OR (state = 'in_flight' AND owner <> $2))"
+)
+# $1 key, $2 owner, $3 outcome "in_doubt", $4 response, $5 request_ct, $6 now.
+HOLD_IN_DOUBT = (
+    "UPDATE sends SET state = 'in_doubt', owner = '', outcome = $3, response = $4,"
+    " request_ct = $5, updated_at = $6 WHERE key = $1 AND state = 'in_flight' AND owner = $2"
+)
+LIST_RESENDABLE = (
+    SEND_SELECT + " WHERE state = 'in_doubt' AND updated_at <= $1 AND request_ct <> ''::bytea"
+    " ORDER BY updated_at, key LIMIT $2"
+)
+CLAIM_RESEND = (
+    "UPDATE sends SET state = 'in_flight', owner = $2, request_ct = ''::bytea, updated_at = $3"
+    " WHERE key = $1 AND state = 'in_doubt' AND request_ct <> ''::bytea"
 )
 # Statuses arrive out of order; the delivery status only moves forward.
 _RANK = (
@@ -202,8 +217,10 @@ _ADVANCE_STATUS = (
 RESOLVE_BY_CALLBACK = (
     f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS},"
     " message_id = CASE WHEN message_id = '' THEN $2 ELSE message_id END,"
-    " outcome = CASE WHEN state = 'in_flight' THEN $3 ELSE outcome END,"
-    " state = CASE WHEN state = 'in_flight' THEN 'done' ELSE state END,"
+    " outcome = CASE WHEN state IN ('in_flight', 'in_doubt') THEN $3 ELSE outcome END,"
+    " response = CASE WHEN state = 'in_doubt' THEN ''::bytea ELSE response END,"
+    " request_ct = CASE WHEN state = 'in_doubt' THEN ''::bytea ELSE request_ct END,"
+    " state = CASE WHEN state IN ('in_flight', 'in_doubt') THEN 'done' ELSE state END,"
     " updated_at = $4 WHERE key = $5"
 )
 # $1 status, $2 message id, $3 timestamp, $4 phone number id, $5 error, $6 category.

@@ -187,6 +187,17 @@ class SqliteStateStore:
             sends.resolve_by_callback, key, message_id, delivery_status, now
         )
 
+    async def hold_in_doubt(
+        self, key: str, owner: str, response: bytes, request_ct: bytes, now: float
+    ) -> bool:
+        return await self._link.run(sends.hold_in_doubt, key, owner, response, request_ct, now)
+
+    async def list_resendable(self, before: float, limit: int) -> list[SendRecord]:
+        return await self._link.run(sends.list_resendable, before, limit)
+
+    async def claim_resend(self, key: str, owner: str, now: float) -> bool:
+        return await self._link.run(sends.claim_resend, key, owner, now)
+
     async def record_status(self, status: StatusRecord) -> None:
         await self._link.write(sends.record_status, status)
 

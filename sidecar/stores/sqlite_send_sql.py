@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from sidecar.stores.base import (
+    OUTCOME_IN_DOUBT,
     OUTCOME_SENT,
     DeadLetterRecord,
     SendRecord,
@@ -113,10 +114,40 @@ def list_in_doubt(
     db: sqlite3.Connection, owner: str, limit: int, after_key: str
 ) -> list[SendRecord]:
     rows = db.execute(
-        SEND_SELECT + " WHERE state = 'in_flight' AND key > ? AND owner != ? ORDER BY key LIMIT ?",
+        SEND_SELECT + " WHERE key > ? AND (state = 'in_doubt' OR (state = 'in_flight'"
+        " AND owner != ?)) ORDER BY key LIMIT ?",
         (after_key, owner, limit),
     )
     return [send_from_row(r) for r in rows]
+
+
+def hold_in_doubt(  # mirrors SendStore.hold_in_doubt
+    db: sqlite3.Connection, key: str, owner: str, response: bytes, request_ct: bytes, now: float
+) -> bool:
+    cursor = db.execute(
+        "UPDATE sends SET state = 'in_doubt', owner = '', outcome = ?, response = ?,"
+        " request_ct = ?, updated_at = ? WHERE key = ? AND state = 'in_flight' AND owner = ?",
+        (OUTCOME_IN_DOUBT, response, request_ct, now, key, owner),
+    )
+    return cursor.rowcount > 0
+
+
+def list_resendable(db: sqlite3.Connection, before: float, limit: int) -> list[SendRecord]:
+    rows = db.execute(
+        SEND_SELECT + " WHERE state = 'in_doubt' AND updated_at <= ? AND request_ct != x''"
+        " ORDER BY updated_at, key LIMIT ?",
+        (before, limit),
+    )
+    return [send_from_row(r) for r in rows]
+
+
+def claim_resend(db: sqlite3.Connection, key: str, owner: str, now: float) -> bool:
+    cursor = db.execute(
+        "UPDATE sends SET state = 'in_flight', owner = ?, request_ct = x'', updated_at = ?"
+        " WHERE key = ? AND state = 'in_doubt' AND request_ct != x''",
+        (owner, now, key),
+    )
+    return cursor.rowcount > 0
 
 
 def resolve_in_doubt(  # mirrors SendStore.resolve_in_doubt
@@ -130,8 +161,9 @@ def resolve_in_doubt(  # mirrors SendStore.resolve_in_doubt
 ) -> bool:
     cursor = db.execute(
         "UPDATE sends SET state = 'done', outcome = ?,"
-        " message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, response = ?, updated_at = ?"
-        " WHERE key = ? AND state = 'in_flight' AND owner != ?",
+        " message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, response = ?, updated_at = ?,"
+        " request_ct = CASE WHEN state = 'in_doubt' THEN x'' ELSE request_ct END"
+        " WHERE key = ? AND (state = 'in_doubt' OR (state = 'in_flight' AND owner != ?))",
         (outcome, message_id, message_id, response, now, key, owner),
     )
     return cursor.rowcount > 0
@@ -142,8 +174,10 @@ _RESOLVE_BY_CALLBACK = (
     # the state before this statement.
     f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS},"
     " message_id = CASE WHEN message_id = '' THEN :message_id ELSE message_id END,"
-    " outcome = CASE WHEN state = 'in_flight' THEN :sent ELSE outcome END,"
-    " state = CASE WHEN state = 'in_flight' THEN 'done' ELSE state END,"
+    " outcome = CASE WHEN state IN ('in_flight', 'in_doubt') THEN :sent ELSE outcome END,"
+    " response = CASE WHEN state = 'in_doubt' THEN x'' ELSE response END,"
+    " request_ct = CASE WHEN state = 'in_doubt' THEN x'' ELSE request_ct END,"
+    " state = CASE WHEN state IN ('in_flight', 'in_doubt') THEN 'done' ELSE state END,"
     " updated_at = :now WHERE key = :key"
 )
 _INSERT_STATUSES = (

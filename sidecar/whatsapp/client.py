@@ -156,12 +156,14 @@ class GraphClient:
             async with self._session.request(
                 method, url, data=body, params=query, headers=creds.headers
             ) as resp:
-                raw = await resp.read()
                 status = resp.status
                 headers = resp.headers
+                raw = await _read_body(resp)
+        except _NOT_SENT:
+            raise network_error("connect") from None
         except TimeoutError:
             raise network_error("timeout") from None
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError):
+        except _NO_ANSWER:
             raise network_error("connection") from None
         if status >= 300:
             raise parse_graph_error(status, raw, headers)
@@ -187,8 +189,37 @@ class GraphClient:
         return response.data
 
 
+# Raised before the request left this process: the connection (or a pool
+# slot) was never obtained. ``session_timeout`` bounds the connect phase with
+# its own ``connect`` timeout, so a timeout there is a ConnectionTimeoutError
+# and every other timeout came after the request was written.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+_NO_ANSWER = (aiohttp.ClientError, OSError, asyncio.IncompleteReadError)
+
+
+def session_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """Timeouts for the Graph session that keep "never sent" apart from
+    "maybe sent": ``connect`` (pool wait + connect + TLS) and ``sock_read``
+    (silence after the request) of ``seconds`` each; ``total`` is only a
+    backstop and cannot end the connect phase first."""
+    return aiohttp.ClientTimeout(
+        total=3 * seconds, connect=seconds, sock_connect=seconds, sock_read=seconds
+    )
+
+
+async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
+    """The answer's body; a refusal whose body is cut off is still a refusal
+    (its status arrived), a success whose body is cut off is not an answer."""
+    try:
+        return await resp.read()
+    except (*_NO_ANSWER, TimeoutError):
+        if resp.status >= 300:
+            return b""
+        raise
+
+
 def _record_error(span: Span, err: GraphError) -> None:
-    """``error.type``: the HTTP status, or ``timeout``/``connection`` without one."""
+    """``error.type``: the HTTP status, or ``connect``/``timeout``/``connection`` without one."""
     if err.http_status:
         span.set_attribute("http.response.status_code", err.http_status)
     if err.code:

@@ -22,7 +22,11 @@ from typing import Literal
 from sidecar.errors import SidecarError
 from sidecar.redact import scrub
 
-NetworkErrorKind = Literal["", "timeout", "connection"]
+NetworkErrorKind = Literal["", "connect", "timeout", "connection"]
+"""``connect``: the request never left (connect refused, DNS, TLS handshake,
+pool or connect timeout). ``timeout``/``connection``: the request was
+written and no answer came (read timeout, connection lost mid-answer), so
+Meta may have acted on it."""
 
 MAX_BODY_BYTES = 64 * 1024
 """Graph error bodies are a few hundred bytes; anything past this is not read."""
@@ -130,8 +134,11 @@ def parse_graph_error(
 
 
 def network_error(kind: str) -> GraphError:
-    """A call that got no HTTP answer: ``"timeout"``, else a connection failure."""
-    normalised: NetworkErrorKind = "timeout" if kind == "timeout" else "connection"
+    """A call that got no HTTP answer: ``"connect"`` (nothing left this
+    process), ``"timeout"`` (no answer in time), else a lost connection."""
+    normalised: NetworkErrorKind = (
+        "connect" if kind == "connect" else "timeout" if kind == "timeout" else "connection"
+    )
     return GraphError(network_error=normalised)
 
 

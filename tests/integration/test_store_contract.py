@@ -24,6 +24,7 @@ from sidecar.stores.audit_chain import (
     verify_chain,
 )
 from sidecar.stores.base import (
+    OUTCOME_IN_DOUBT,
     OUTCOME_SENT,
     ConsentAction,
     ConsentRecord,
@@ -364,6 +365,95 @@ async def test_only_a_send_in_doubt_can_be_resolved_in_review(state_store: State
     assert await state_store.list_in_doubt("me", 10) == []
     live = await state_store.get_send("live")
     assert live is not None and live.state is SendState.IN_FLIGHT
+
+
+async def test_a_send_held_in_doubt_is_listed_whoever_asks_and_kept_by_retention(
+    state_store: StateStore,
+) -> None:
+    """The maybe-sent marker does not depend on an owner: even the process
+    that held the send (and is alive) lists it."""
+    await state_store.begin_sends([send("maybe", owner="me"), send("other", owner="them")])
+    assert await state_store.hold_in_doubt("maybe", "me", b"R", b"sealed", now=20.0)
+    held = await state_store.get_send("maybe")
+    assert held is not None
+    assert (held.state, held.outcome, held.owner, held.response, held.request_ct) == (
+        SendState.IN_DOUBT,
+        OUTCOME_IN_DOUBT,
+        "",
+        b"R",
+        b"sealed",
+    )
+    assert not await state_store.hold_in_doubt("other", "me", b"R", b"", now=20.0)  # not mine
+    assert not await state_store.hold_in_doubt("maybe", "me", b"R", b"", now=21.0)  # not in flight
+    for asker in ("me", "them", "anyone"):
+        listed = [r.key for r in await state_store.list_in_doubt(asker, 10)]
+        assert "maybe" in listed, asker
+    assert await state_store.purge_sends(older_than=1e9) == 0
+    assert await state_store.get_send("maybe") is not None
+
+
+async def test_a_callback_resolves_a_held_send_as_sent_and_drops_its_request(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_send(send("maybe", owner="me"))
+    await state_store.hold_in_doubt("maybe", "me", b"R", b"sealed", now=20.0)
+    assert await state_store.resolve_by_callback("maybe", "wamid.M", "sent", now=30.0)
+    done = await state_store.get_send("maybe")
+    assert done is not None
+    assert (done.state, done.outcome, done.message_id, done.response, done.request_ct) == (
+        SendState.DONE,
+        OUTCOME_SENT,
+        "wamid.M",
+        b"",
+        b"",
+    )
+    assert await state_store.list_in_doubt("me", 10) == []
+    assert not await state_store.claim_resend("maybe", "me", now=31.0)
+
+
+async def test_a_person_resolves_a_held_send_even_as_its_former_owner(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_send(send("maybe", owner="me"))
+    await state_store.hold_in_doubt("maybe", "me", b"R", b"sealed", now=20.0)
+    assert await state_store.resolve_in_doubt("maybe", "me", "failed", "", b"F", now=30.0)
+    done = await state_store.get_send("maybe")
+    assert done is not None
+    assert (done.state, done.outcome, done.response, done.request_ct) == (
+        SendState.DONE,
+        "failed",
+        b"F",
+        b"",
+    )
+    assert not await state_store.resolve_in_doubt("maybe", "me", "sent", "", b"", now=31.0)
+
+
+async def test_held_sends_are_resent_at_most_once_by_one_claimer(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_sends([send(k, owner="me") for k in ("a", "b", "c", "kept-none")])
+    await state_store.hold_in_doubt("b", "me", b"", b"sealed-b", now=20.0)
+    await state_store.hold_in_doubt("a", "me", b"", b"sealed-a", now=21.0)
+    await state_store.hold_in_doubt("c", "me", b"", b"sealed-c", now=40.0)
+    await state_store.hold_in_doubt("kept-none", "me", b"", b"", now=20.0)
+    due = await state_store.list_resendable(before=30.0, limit=10)
+    assert [(r.key, r.request_ct) for r in due] == [("b", b"sealed-b"), ("a", b"sealed-a")]
+    assert [r.key for r in await state_store.list_resendable(before=30.0, limit=1)] == ["b"]
+    wins = await asyncio.gather(
+        state_store.claim_resend("b", "r1", now=31.0), state_store.claim_resend("b", "r2", now=31.0)
+    )
+    assert sorted(wins) == [False, True]
+    claimed = await state_store.get_send("b")
+    assert claimed is not None
+    assert (claimed.state, claimed.request_ct) == (SendState.IN_FLIGHT, b"")
+    assert claimed.owner == ("r1" if wins[0] else "r2")
+    assert not await state_store.claim_resend("kept-none", "r1", now=31.0)
+    # Its resend got no usable answer either: held again, without a request.
+    assert await state_store.hold_in_doubt("b", claimed.owner, b"", b"", now=32.0)
+    assert [r.key for r in await state_store.list_resendable(before=100.0, limit=10)] == [
+        "a",
+        "c",
+    ]
 
 
 async def test_a_callback_on_a_finished_send_keeps_its_outcome(state_store: StateStore) -> None:
@@ -714,9 +804,11 @@ async def test_a_database_at_schema_version_1_migrates_to_the_latest(
     await state_backend.store.set_meta("m", "v")
     s = await new_subject(state_backend.store)
     # Back to what release 1 left behind: no operations table, suppression
-    # entries that do not say who made them, version 1.
+    # entries that do not say who made them, no index of sends held in doubt,
+    # version 1.
     await state_backend.raw("DROP TABLE operations", [])
     await state_backend.raw("ALTER TABLE suppression DROP COLUMN by_user", [])
+    await state_backend.raw("DROP INDEX sends_in_doubt", [])
     await state_backend.raw(
         "INSERT INTO suppression (suppression_index, category, created_at) VALUES (?, ?, ?)",
         ["sup", "MARKETING", 1.0],

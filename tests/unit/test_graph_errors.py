@@ -175,7 +175,10 @@ def test_retry_after_header_is_read_when_in_seconds(
     assert parse_graph_error(429, graph_body(code=4), headers).retry_after_header == expected
 
 
-@pytest.mark.parametrize(("kind", "expected"), [("timeout", "timeout"), ("reset", "connection")])
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("connect", "connect"), ("timeout", "timeout"), ("reset", "connection")],
+)
 def test_network_errors_carry_their_kind(kind: str, expected: str) -> None:
     err = network_error(kind)
     assert (err.network_error, err.code, err.http_status) == (expected, None, 0)

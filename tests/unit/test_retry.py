@@ -17,6 +17,7 @@ from sidecar.policy.retry import (
     Classification,
     RetryPolicy,
     classify,
+    maybe_sent,
     pair_limit_wait,
     rule_for,
 )
@@ -153,11 +154,41 @@ def test_bare_401_asks_for_a_token_refresh_and_bare_408_is_transient() -> None:
     assert classify(987654, 401).error_class is ErrorClass.PERMANENT
 
 
-@pytest.mark.parametrize("kind", ["timeout", "connection", "tls"])
-def test_network_errors_are_transient(kind: str) -> None:
+def test_a_failure_before_the_request_left_is_transient_and_retried() -> None:
+    c = classify(None, 0, "connect")
+    assert (c.error_class, c.retryable, c.in_doubt) == (ErrorClass.TRANSIENT, True, False)
+    assert "connect" in c.reason
+    assert RetryPolicy().should_retry(0, c)
+
+
+@pytest.mark.parametrize("kind", ["timeout", "connection", "tls", "something-new"])
+def test_a_network_failure_after_the_request_was_written_is_in_doubt(kind: str) -> None:
+    """Graph has no idempotency key: a maybe-sent failure is never retried
+    (an unknown kind counts as maybe sent: the safe side)."""
     c = classify(None, 0, kind)
-    assert (c.error_class, c.retryable) == (ErrorClass.TRANSIENT, True)
+    assert (c.error_class, c.retryable, c.in_doubt) == (ErrorClass.TRANSIENT, False, True)
     assert kind in c.reason
+    assert not RetryPolicy().should_retry(0, c)
+
+
+@pytest.mark.parametrize("status", [200, 201, 299])
+def test_a_success_status_without_a_usable_body_is_in_doubt(status: int) -> None:
+    c = classify(None, status)
+    assert (c.retryable, c.in_doubt) == (False, True)
+    assert f"HTTP {status}" in c.reason
+
+
+@pytest.mark.parametrize(("status", "network"), [(0, "connect"), (500, ""), (400, ""), (0, "")])
+def test_answers_and_unsent_failures_are_not_in_doubt(status: int, network: str) -> None:
+    assert not maybe_sent(status, network)
+    assert not classify(None, status, network).in_doubt
+
+
+def test_133016_is_a_long_wait_never_retried_in_call() -> None:
+    c = classify(133016, 400)
+    assert (c.error_class, c.retryable) == (ErrorClass.THROTTLED, False)
+    assert c.retry_after >= 3600
+    assert not RetryPolicy().should_retry(0, c)
 
 
 def test_permission_range_200_to_299_is_policy() -> None:
