@@ -264,3 +264,19 @@ async def test_a_person_resolves_in_doubt_sends_whose_webhook_never_comes(
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "finished" in (err.value.details() or "")
     assert simulator.state.stats.received == 2
+
+
+async def test_a_send_cut_off_by_its_callers_deadline_does_not_stay_in_flight(
+    sidecar: Embedded, simulator: SimulatorHandle
+) -> None:
+    simulator.state.add_fault(FaultRule(to=TO, latency_ms=3000, count=1))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await sidecar.send.Send(auth("deadline-1"), timeout=0.5)
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert simulator.state.stats.received == 1  # it was on the wire: maybe sent
+    # Not left IN_FLIGHT under this live process forever: in doubt, for review.
+    [doubt] = await listed_in_doubt(sidecar.send, 1)
+    assert doubt.idempotency_key == "deadline-1"
+    repeat = await sidecar.send.Send(auth("deadline-1"))
+    assert repeat.outcome == send_pb2.OUTCOME_IN_DOUBT  # never resent blindly
+    assert simulator.state.stats.received == 1
