@@ -348,7 +348,11 @@ class Sender:
         try:
             if result.outcome is Outcome.DEAD_LETTERED:
                 await self._dead_letter(cmd, result)
-            await d.state.finish_send(*finish, self._clock())
+            if not await d.state.finish_send(*finish, self._clock()):
+                log.info(
+                    "send outcome not stored: the record was resolved meanwhile",
+                    extra={"event": "finish_superseded", "idempotency_key": cmd.key},
+                )
         except asyncio.CancelledError:  # the outcome is known: store it anyway
             self._later(d.state.finish_send(*finish, self._clock()))
             raise
