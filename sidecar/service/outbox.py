@@ -112,15 +112,23 @@ class Outbox:
         record = await self.state.get_send(key)
         if record is None:
             return None
-        return SendStatus(self.result_of(record), record.delivery_status)
+        live = False
+        if record.state is SendState.IN_FLIGHT and record.owner not in ("", self.sender.owner):
+            expiry = await self.state.lease_expiry(record.owner)  # another replica's send
+            live = expiry is not None and expiry > self._clock()
+        return SendStatus(self.result_of(record, owner_live=live), record.delivery_status)
 
-    def result_of(self, record: SendRecord) -> SendResult:
+    def result_of(self, record: SendRecord, *, owner_live: bool = False) -> SendResult:
         """The answer for a stored record: its outcome once DONE; QUEUED while
-        waiting or being sent here; IN_DOUBT when another incarnation holds it
-        in flight."""
+        waiting or being sent here or by a live replica (``owner_live``);
+        IN_DOUBT when it is in flight under an owner whose lease lapsed."""
         if record.state is SendState.DONE:
             return stored_result(record)
-        if record.state is not SendState.IN_FLIGHT or record.owner == self.sender.owner:
+        if (
+            record.state is not SendState.IN_FLIGHT
+            or record.owner == self.sender.owner
+            or owner_live
+        ):
             return SendResult(record.key, Outcome.QUEUED)
         return SendResult(record.key, Outcome.IN_DOUBT)
 

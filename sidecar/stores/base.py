@@ -490,6 +490,10 @@ class LeaseStore(Protocol):
         in doubt at once, what it left RESERVED can be claimed at once."""
         ...
 
+    async def lease_expiry(self, owner: str) -> float | None:
+        """When ``owner``'s lease runs out (None: it holds none)."""
+        ...
+
 
 @runtime_checkable
 class AuditStore(Protocol):

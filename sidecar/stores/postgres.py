@@ -304,6 +304,10 @@ class PostgresStateStore:
     async def release_lease(self, owner: str) -> None:
         await self._link.execute(sql.RELEASE_LEASE, owner)
 
+    async def lease_expiry(self, owner: str) -> float | None:
+        value = await self._link.fetchval(sql.LEASE_EXPIRY, owner)
+        return None if value is None else float(value)
+
     async def get_send(self, key: str) -> SendRecord | None:
         row = await self._link.fetchrow(sql.GET_SEND, key)
         return sql.send_from_row(row) if row else None

@@ -240,6 +240,7 @@ RENEW_LEASE = (
     " ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at"
 )
 RELEASE_LEASE = "DELETE FROM owner_leases WHERE owner = $1"
+LEASE_EXPIRY = "SELECT expires_at FROM owner_leases WHERE owner = $1"
 # Statuses arrive out of order; the delivery status only moves forward.
 _RANK = (
     "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3"

@@ -181,6 +181,9 @@ class SqliteStateStore:
     async def release_lease(self, owner: str) -> None:
         await self._link.run(sends.release_lease, owner)
 
+    async def lease_expiry(self, owner: str) -> float | None:
+        return await self._link.run(sends.lease_expiry, owner)
+
     async def get_send(self, key: str) -> SendRecord | None:
         return await self._link.run(sends.get_send, key)
 

@@ -234,6 +234,11 @@ def release_lease(db: sqlite3.Connection, owner: str) -> None:
     db.execute("DELETE FROM owner_leases WHERE owner = ?", (owner,))
 
 
+def lease_expiry(db: sqlite3.Connection, owner: str) -> float | None:
+    row = db.execute("SELECT expires_at FROM owner_leases WHERE owner = ?", (owner,)).fetchone()
+    return None if row is None else float(row[0])
+
+
 _RESOLVE_BY_CALLBACK = (
     # In an UPDATE every SET expression sees the old row, so both CASEs test
     # the state before this statement.

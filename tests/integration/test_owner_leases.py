@@ -66,6 +66,8 @@ async def test_a_live_replicas_send_is_not_in_doubt_until_its_lease_lapses(
                 )
             )
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        status = await on_b.GetSendStatus(send_pb2.GetSendStatusRequest(idempotency_key="slow-1"))
+        assert status.response.outcome == send_pb2.OUTCOME_QUEUED  # being sent, not in doubt
 
         a.kill()
         with pytest.raises(grpc.aio.AioRpcError):
@@ -77,6 +79,8 @@ async def test_a_live_replicas_send_is_not_in_doubt_until_its_lease_lapses(
                 break
             await asyncio.sleep(0.2)
         assert [s.idempotency_key for s in listed] == ["slow-1"]
+        status = await on_b.GetSendStatus(send_pb2.GetSendStatusRequest(idempotency_key="slow-1"))
+        assert status.response.outcome == send_pb2.OUTCOME_IN_DOUBT
         resolved = await on_b.ResolveInDoubt(
             send_pb2.ResolveInDoubtRequest(
                 idempotency_key="slow-1",

@@ -541,6 +541,8 @@ async def test_a_live_owners_send_is_in_doubt_only_once_its_lease_lapsed(
     await state_store.release_lease("gone")  # a clean shutdown: in doubt at once
     assert [s.key for s in await state_store.list_in_doubt("me", 10, now=NOW)] == ["b"]
     assert not await state_store.resolve_in_doubt("a", "me", "failed", "", b"F", now=NOW)
+    assert await state_store.lease_expiry("live") == NOW + 30
+    assert await state_store.lease_expiry("gone") is None
     await state_store.renew_lease("live", expires_at=NOW + 60)  # a heartbeat
     assert [s.key for s in await state_store.list_in_doubt("me", 10, now=NOW + 59)] == ["b"]
     lapsed = NOW + 61
