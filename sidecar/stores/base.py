@@ -132,12 +132,15 @@ class SendState(enum.Enum):
     """Lifecycle of an idempotent send; only what was on the wire may be in doubt.
 
         Enqueue ─► QUEUED ─claim_queued─► RESERVED ─start_send─► IN_FLIGHT ─finish_send─► DONE
-                     ▲                      │  │                    │
-                     └──release_send────────┘  └─start_send refuses─┴─► DONE (rejected:
-                        (owner's lease lapsed:   (recipient suppressed)      suppressed)
-                         claim_queued takes the
-                         RESERVED record over)
-        Send/SendBatch: begin_send ─► IN_FLIGHT (or DONE rejected when suppressed)
+                     ▲                      │    │                  │
+                     └────release_send──────┘    │ suppressed       ├─ status webhook ─► DONE
+                                                 ▼                  └─ resolve_in_doubt ─► DONE
+                                          DONE (rejected)              (owner's lease lapsed)
+        Send / SendBatch (after decision and quota wait):
+            begin_send ─► IN_FLIGHT ─► … as above      (suppressed: DONE rejected at once)
+        RESERVED under an owner whose lease lapsed: claim_queued takes it over.
+        IN_FLIGHT whose Graph call was cut off: abandon_send clears the owner (in doubt).
+        A Send cut off before its Graph call: release_send deletes it (no request kept).
 
     ``owner`` is the sending process incarnation (``Sender.owner``), which
     holds a lease (``LeaseStore``). A QUEUED or RESERVED record never reached
