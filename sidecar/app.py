@@ -61,6 +61,7 @@ from sidecar.policy.types import Category
 from sidecar.service.campaign import Campaign, CampaignSettings
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
+from sidecar.service.leases import OwnerLease
 from sidecar.service.maintenance import Retention
 from sidecar.service.operations import Operations
 from sidecar.service.outbox import Dispatcher, Outbox
@@ -139,6 +140,7 @@ class Runtime:
     retention: Retention
     access: AccessControl | None = None  # None: no caller auth (WA_SIDECAR_AUTH_FILE unset)
     resender: Resender | None = None  # None: held sends are never resent (the default)
+    lease: OwnerLease | None = None  # the sender's owner lease (heartbeat)
 
     async def close(self) -> None:
         await self.session.close()
@@ -263,6 +265,12 @@ async def build_runtime(settings: Settings) -> Runtime:
         retention,
         access,
         resender,
+        OwnerLease(
+            stores.state,
+            sender.owner,
+            ttl=settings.owner_lease_ttl,
+            interval=settings.owner_heartbeat_interval,
+        ),
     )
 
 
@@ -357,6 +365,33 @@ def _status(serving: bool) -> Any:
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
+
+
+@contextlib.asynccontextmanager
+async def _admin_server_and_lease(runtime: Runtime, ready: asyncio.Event) -> AsyncIterator[None]:
+    """The admin HTTP server, then the owner lease (released before the server stops)."""
+    async with _admin_server(runtime, ready), _owner_lease(runtime):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _owner_lease(runtime: Runtime) -> AsyncIterator[None]:
+    """The sender's owner lease: taken before serving, renewed throughout,
+    released after the drain (and the store work of cut-off sends)."""
+    lease = runtime.lease
+    if lease is None:
+        yield
+        return
+    await lease.take()
+    stop = asyncio.Event()
+    heartbeat = asyncio.create_task(lease.run(stop))
+    try:
+        yield
+    finally:
+        await runtime.sender.settle()
+        stop.set()
+        await heartbeat
+        await lease.release()
 
 
 async def _set_health(servicer: HealthService, serving: bool) -> None:
@@ -478,7 +513,7 @@ async def serve(
             health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
             _bind(health_server, settings.health_addr, "WA_SIDECAR_HEALTH_ADDR")
-        await stack.enter_async_context(_admin_server(runtime, ready))
+        await stack.enter_async_context(_admin_server_and_lease(runtime, ready))
         await server.start()
         if health_server is not None:
             await health_server.start()

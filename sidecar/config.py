@@ -279,6 +279,17 @@ class Settings:
         default=256,
         metadata=_doc("Sends in progress at once per batch stream (back-pressure beyond it)."),
     )
+    owner_lease_ttl: float = field(
+        default=30.0,
+        metadata=_doc(
+            "Seconds a process's owner lease lasts without a heartbeat; its unfinished sends"
+            " are in doubt (or claimable, if they never left) only after it lapsed."
+        ),
+    )
+    owner_heartbeat_interval: float = field(
+        default=10.0,
+        metadata=_doc("Seconds between owner lease renewals (well under the lease TTL)."),
+    )
     outbox_dispatch: bool = field(
         default=True,
         metadata=_doc(
@@ -572,8 +583,14 @@ def validate(s: Settings) -> None:
         "dedup_ttl",
         "retention_interval",
         "approval_ttl",
+        "owner_lease_ttl",
+        "owner_heartbeat_interval",
     ):
         _positive(name, getattr(s, name))
+    if s.owner_heartbeat_interval >= s.owner_lease_ttl:
+        raise ConfigError(
+            env_name("owner_heartbeat_interval"), "must be shorter than WA_SIDECAR_OWNER_LEASE_TTL"
+        )
     for name in (
         "send_burst",
         "send_max_wait",

@@ -6,12 +6,14 @@ idempotency key (AAD ``sends ‖ request ‖ key``). A repeated key answers what
 stored; other content under the same key is an ``IdempotencyConflict``.
 
 ``Dispatcher.run`` is one background task per process. It claims QUEUED
-records (atomically, so replicas never share one), decrypts them and hands
-them to ``Sender.dispatch`` — the pipeline and token bucket of ``Send`` — with
-at most ``max_in_flight`` at once and the chunk pacing of ``SendBatch``. It
+records as RESERVED (atomically, so replicas never share one; also RESERVED
+records whose owner's lease lapsed: they never reached Graph), decrypts them
+and hands them to ``Sender.dispatch`` — the pipeline and token bucket of
+``Send`` — with at most ``max_in_flight`` at once and the chunk pacing of
+``SendBatch``. A record turns IN_FLIGHT only right before its Graph call. It
 wakes at once when this process enqueues and polls for work other replicas
-accepted. On shutdown it stops claiming; claimed work gets the grace period,
-unclaimed work stays QUEUED for the next process.
+accepted. On shutdown it stops claiming; claimed work gets the grace period;
+what is still RESERVED is claimable again once the lease is released.
 
     outbox = Outbox(sender, state, directory, cipher)
     result = await outbox.enqueue(command)            # Outcome.QUEUED
@@ -110,17 +112,26 @@ class Outbox:
         record = await self.state.get_send(key)
         if record is None:
             return None
-        return SendStatus(self.result_of(record), record.delivery_status)
+        live = False
+        if record.state is SendState.IN_FLIGHT and record.owner not in ("", self.sender.owner):
+            expiry = await self.state.lease_expiry(record.owner)  # another replica's send
+            live = expiry is not None and expiry > self._clock()
+        return SendStatus(self.result_of(record, owner_live=live), record.delivery_status)
 
-    def result_of(self, record: SendRecord) -> SendResult:
+    def result_of(self, record: SendRecord, *, owner_live: bool = False) -> SendResult:
         """The answer for a stored record: its outcome once DONE; QUEUED while
-        waiting or being sent here; IN_DOUBT when held in doubt or when another
-        incarnation holds it."""
+        waiting or being sent here or by a live replica (``owner_live``);
+        IN_DOUBT when held in doubt, or in flight under an owner whose lease
+        lapsed."""
         if record.state is SendState.DONE:
             return stored_result(record)
         if record.state is SendState.IN_DOUBT:
             return held_result(record)
-        if record.state is SendState.QUEUED or record.owner == self.sender.owner:
+        if (
+            record.state is not SendState.IN_FLIGHT
+            or record.owner == self.sender.owner
+            or owner_live
+        ):
             return SendResult(record.key, Outcome.QUEUED)
         return SendResult(record.key, Outcome.IN_DOUBT)
 
@@ -136,7 +147,7 @@ class Outbox:
         )
         result = SendResult(record.key, Outcome.FAILED, error=failure)
         await self.state.finish_send(
-            record.key, result.outcome.value, "", result.to_json(), self._clock()
+            record.key, self.sender.owner, result.outcome.value, "", result.to_json(), self._clock()
         )
 
 
@@ -226,8 +237,8 @@ class Dispatcher:
                 return
             await outbox.sender.dispatch(cmd)
         except StoreUnavailable as exc:
-            # The record stays IN_FLIGHT under this incarnation: after a
-            # restart it answers IN_DOUBT, which is the truth.
+            # The record stays RESERVED (claimable once this lease lapses) or
+            # IN_FLIGHT (in doubt then, which is the truth) under this owner.
             log.warning(
                 "outbox dispatch could not record its outcome: %s",
                 exc,
@@ -251,7 +262,7 @@ class Dispatcher:
         await asyncio.gather(*pending, return_exceptions=True)
         if pending:
             log.warning(
-                "outbox dispatches cut off by shutdown; they will answer IN_DOUBT",
+                "outbox dispatches cut off by shutdown; unsent ones go back to the queue",
                 extra={"event": "dispatch_cut_off", "count": len(pending)},
             )
 

@@ -7,11 +7,12 @@ number. The original key keeps its DEAD_LETTERED outcome as history. A
 requeue that policy refuses puts the dead letter back.
 
 An in-doubt send is one that may have reached Meta: an IN_FLIGHT record of
-an incarnation that crashed during the Graph call, or an IN_DOUBT record
-whose Graph call got no usable answer (a read timeout, a connection lost
-mid-answer, a 2xx without a message id). It is listed here and never resent
-blindly; the status webhook that carries its key back resolves it
-(``service/webhooks.py``).
+an incarnation that crashed during the Graph call (its owner lease lapsed; a
+live replica's sends are not in doubt) or whose call was cut off, or an
+IN_DOUBT record whose Graph call got no usable answer (a read timeout, a
+connection lost mid-answer, a 2xx without a message id). It is listed here
+and never resent blindly; the status webhook that carries its key back
+resolves it (``service/webhooks.py``).
 When no webhook will come (Meta never got it, or its webhooks go to another
 app), a person resolves it here: ``resolve_in_doubt`` records SENT or
 FAILED as the key's outcome, and only for a send that is still in doubt.
@@ -86,9 +87,11 @@ class Review:
         return [_dead_letter(r) for r in records]
 
     async def in_doubt(self, limit: int, after_key: str = "") -> list[InDoubtSend]:
-        """Sends held in doubt and IN_FLIGHT sends of other (crashed)
-        incarnations, by key."""
-        records = await self._state.list_in_doubt(self._sender.owner, limit, after_key)
+        """Sends held in doubt and IN_FLIGHT sends of owners whose lease
+        lapsed (crashed), by key."""
+        records = await self._state.list_in_doubt(
+            self._sender.owner, limit, after_key, now=self._clock()
+        )
         return [
             InDoubtSend(r.key, r.phone_number_id, Category(r.category), r.to_masked, r.created_at)
             for r in records
@@ -179,11 +182,11 @@ _NOT_SENT = SendFailure(
 def _why_not(record: SendRecord, owner: str) -> str:
     if record.state is SendState.DONE:
         return "it has finished"
-    if record.state is SendState.QUEUED:
+    if record.state in (SendState.QUEUED, SendState.RESERVED):
         return "it waits in the outbox"
     if record.owner == owner:
         return "this sidecar is sending it now"
-    return "it changed while being resolved"
+    return "a live sidecar is sending it (its owner lease has not lapsed)"
 
 
 def _dead_letter(r: DeadLetterRecord) -> DeadLetter:

@@ -7,13 +7,20 @@ Each decision is a pure function in ``policy/``; this module only fetches
 what they need and acts on the verdicts.
 
 Idempotency: a send records its intent (state IN_FLIGHT, owned by this
-process incarnation) durably before the Graph call and the outcome after.
+process incarnation) durably right before the Graph call — after every wait,
+holding a wire slot so that no pool wait follows — and the outcome after.
+The store operation that records the intent also re-checks suppression
+(``begin_send``/``start_send``), and each retry asks again
+(``_still_allowed``): an opt-out that arrives while a send waits stops it.
 Repeats return the stored outcome; concurrent repeats in one process share
-one Graph call; a record left IN_FLIGHT by a crashed incarnation answers
-OUTCOME_IN_DOUBT and is never resent blindly. So does a send whose own Graph
-call may have reached Meta without a usable answer (``Classification.in_doubt``):
-it is held IN_DOUBT at once, without retry or dead letter, until its status
-webhook or a person resolves it (``service/resend.py`` for the opt-in resend).
+one Graph call; a record left IN_FLIGHT by a crashed incarnation (its owner
+lease lapsed, ``service/leases.py``) answers OUTCOME_IN_DOUBT and is never
+resent blindly. So does a send whose own Graph call may have reached Meta
+without a usable answer (``Classification.in_doubt``): it is held IN_DOUBT at
+once, without retry or dead letter, until its status webhook or a person
+resolves it (``service/resend.py`` for the opt-in resend). A send cancelled
+by its caller is released when the Graph call had not started, else handed
+over as in doubt — never left IN_FLIGHT under a live owner.
 
     sender = Sender(deps, SendSettings.from_settings(settings))
     result = await sender.send(command)
@@ -45,7 +52,7 @@ from sidecar.policy.retry import (
     RetryPolicy,
     classify,
 )
-from sidecar.policy.types import Category, Decision, ErrorClass, Reason
+from sidecar.policy.types import ALLOW, Category, Decision, ErrorClass, Reason
 from sidecar.redact import mask_number
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
 from sidecar.service.pacing import QuotaGate
@@ -58,6 +65,7 @@ from sidecar.stores.base import (
     QuotaStore,
     SendRecord,
     SendState,
+    StartVerdict,
     StateStore,
     Subject,
 )
@@ -92,6 +100,7 @@ class SendSettings:
     fail_open_fraction: float = 0.25  # share of each rate/burst/cap the fallback allows
     quota_shadow: bool = False  # quota refusals are counted, not enforced
     resend_after: float = 0.0  # > 0: keep a maybe-sent request sealed for one resend
+    wire_slots: int = 128  # Graph calls at once (the HTTP pool): a send marked in flight has one
 
     @classmethod
     def from_settings(cls, s: Settings) -> SendSettings:
@@ -116,6 +125,7 @@ class SendSettings:
             fail_open_fraction=s.quota_fail_open_fraction,
             quota_shadow=s.quota_shadow_mode,
             resend_after=s.ambiguous_resend_after,
+            wire_slots=s.graph_pool_size,
         )
 
 
@@ -154,6 +164,8 @@ class Sender:
         self.owner = uuid.uuid4().hex
         self._inflight: dict[str, tuple[str, asyncio.Future[SendResult]]] = {}
         self._pair_failures: dict[str, int] = {}
+        self._wire = asyncio.Semaphore(settings.wire_slots)
+        self._cleanup: set[asyncio.Future[object]] = set()
         self.quota = QuotaGate(deps.quota, deps.metrics, settings, clock=clock, sleep=sleep)
 
     # ------------------------------------------------------------------ decisions
@@ -291,41 +303,75 @@ class Sender:
             created_at=now,
             updated_at=now,
         )
-        existing = await d.state.begin_send(record)
-        if existing is not None:
-            return self._replay(existing, fp)
-        return await self.deliver(cmd)
+        async with self._wire:  # held from here: no pool wait after the intent is stored
+            try:
+                existing = await d.state.begin_send(record, idx.full, _REFUSALS[cmd.category])
+            except asyncio.CancelledError:  # the caller gave up; Graph was not called
+                self._later(d.state.release_send(cmd.key, self.owner))
+                raise
+            if existing is not None:
+                if existing.owner == self.owner and existing.created_at == now:
+                    return self._refused_at_start(cmd)  # opted out while it waited
+                return self._replay(existing, fp)
+            return await self.deliver(cmd)
 
     async def dispatch(self, cmd: SendCommand) -> SendResult:
-        """Send a command whose record this process already holds IN_FLIGHT
-        (claimed from the outbox): decide, wait for quota as long as needed,
-        deliver, and store the outcome — a refusal is final for the record."""
-        idx = self._d.directory.indexes(cmd.to)
+        """Send a command whose record this process holds RESERVED (claimed
+        from the outbox): decide, wait for quota as long as needed, mark it in
+        flight (suppression re-checked), deliver, and store the outcome — a
+        refusal is final for the record."""
+        d = self._d
+        idx = d.directory.indexes(cmd.to)
         decision, _ = await self._decide(cmd, idx, consume=True, max_wait=math.inf)
         if not decision.allowed:
             result = rejected(cmd.key, decision)
-            await self._d.state.finish_send(
-                cmd.key, result.outcome.value, "", result.to_json(), self._clock()
+            await d.state.finish_send(
+                cmd.key, self.owner, result.outcome.value, "", result.to_json(), self._clock()
             )
             self._count(cmd, Outcome.REJECTED, decision.reason)
             return result
-        return await self.deliver(cmd)
+        async with self._wire:
+            try:
+                verdict = await d.state.start_send(
+                    cmd.key, self.owner, idx.full, _REFUSALS[cmd.category], self._clock()
+                )
+            except asyncio.CancelledError:  # shutdown cut it off before Graph
+                self._later(d.state.release_send(cmd.key, self.owner))
+                raise
+            if verdict is StartVerdict.SUPPRESSED:
+                return self._refused_at_start(cmd)
+            if verdict is StartVerdict.LOST:  # taken over meanwhile: not ours to send
+                return SendResult(cmd.key, Outcome.QUEUED)
+            return await self.deliver(cmd)
 
     async def deliver(self, cmd: SendCommand, *, resendable: bool = True) -> SendResult:
-        """Graph call with retries for a send whose intent is recorded; stores
-        the outcome. ``resendable`` False: a maybe-sent outcome keeps no
-        request (it was the one resend already)."""
-        result = await self._call_graph(cmd)
+        """Graph call with retries for a send this process holds IN_FLIGHT;
+        stores the outcome (unless the record was resolved meanwhile).
+        ``resendable`` False: a maybe-sent outcome keeps no request (it was
+        the one resend already)."""
+        d = self._d
+        try:
+            result = await self._call_graph(cmd)
+        except asyncio.CancelledError:  # cut off mid-call: it may be on the wire
+            self._later(d.state.abandon_send(cmd.key, self.owner, self._clock()))
+            raise
         if result.outcome is Outcome.IN_DOUBT:
             result = await self._hold_in_doubt(cmd, result, resendable)
             self._count(cmd, result.outcome, Reason.NONE)
             return result
-        if result.outcome is Outcome.DEAD_LETTERED:
-            await self._dead_letter(cmd, result)
-        await self._d.state.finish_send(
-            cmd.key, result.outcome.value, result.message_id, result.to_json(), self._clock()
-        )
-        self._count(cmd, result.outcome, Reason.NONE)
+        finish = (cmd.key, self.owner, result.outcome.value, result.message_id, result.to_json())
+        try:
+            if result.outcome is Outcome.DEAD_LETTERED:
+                await self._dead_letter(cmd, result)
+            if not await d.state.finish_send(*finish, self._clock()):
+                log.info(
+                    "send outcome not stored: the record was resolved meanwhile",
+                    extra={"event": "finish_superseded", "idempotency_key": cmd.key},
+                )
+        except asyncio.CancelledError:  # the outcome is known: store it anyway
+            self._later(d.state.finish_send(*finish, self._clock()))
+            raise
+        self._count(cmd, result.outcome, result.decision.reason)
         return result
 
     async def _hold_in_doubt(
@@ -369,12 +415,49 @@ class Sender:
             return held
         return await self.deliver(cmd, resendable=False)
 
+    def _refused_at_start(self, cmd: SendCommand) -> SendResult:
+        """The store refused to start the send: the recipient opted out after
+        the decision. The refusal is stored under the key."""
+        self._count(cmd, Outcome.REJECTED, Reason.OPTED_OUT)
+        return SendResult.from_json(cmd.key, _REFUSALS[cmd.category])
+
+    async def _still_allowed(self, cmd: SendCommand) -> Decision:
+        """Before a retry: suppression read again (the first attempt's check is
+        folded into the store operation that started the send)."""
+        try:
+            snap = await self._d.state.snapshot(None, self._d.directory.indexes(cmd.to).full)
+        except StoreUnavailable:
+            return _STORE_DOWN
+        if cmd.category.value in snap.suppressed:
+            return _opted_out(cmd.category)
+        return ALLOW
+
+    def _later(self, work: Awaitable[object]) -> None:
+        """Finish store work a cancelled send left, in the background."""
+        task = asyncio.ensure_future(work)
+        self._cleanup.add(task)
+        task.add_done_callback(self._cleaned)
+
+    def _cleaned(self, task: asyncio.Future[object]) -> None:
+        self._cleanup.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning(
+                "store update after a cancelled send failed: %s",
+                type(task.exception()).__name__,
+                extra={"event": "send_cleanup_failed"},
+            )
+
+    async def settle(self) -> None:
+        """Wait for the background store work of cancelled sends (shutdown)."""
+        if self._cleanup:
+            await asyncio.gather(*list(self._cleanup), return_exceptions=True)
+
     def _replay(self, existing: SendRecord, fingerprint: str) -> SendResult:
         if existing.fingerprint != fingerprint:
             raise IdempotencyConflict(_CONFLICT)
         if existing.state is SendState.DONE:
             return stored_result(existing)
-        if existing.state is SendState.QUEUED:
+        if existing.state in (SendState.QUEUED, SendState.RESERVED):
             return SendResult(existing.key, Outcome.QUEUED)
         self._d.metrics.in_doubt.inc()
         if existing.state is SendState.IN_DOUBT:
@@ -389,6 +472,12 @@ class Sender:
         retries = 0
         auth_refreshed = False
         while True:
+            if attempts:  # a retry: an opt-out may have arrived since the last attempt
+                allowed = await self._still_allowed(cmd)
+                if not allowed.allowed:
+                    return SendResult(
+                        cmd.key, Outcome.REJECTED, decision=allowed, attempts=attempts
+                    )
             creds = d.tokens.credentials
             attempts += 1
             try:
@@ -527,6 +616,14 @@ _CONFLICT = "idempotency_key was already used for a request with different conte
 _STORE_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "consent store unavailable; failing closed", 1.0
 )
+
+
+def _opted_out(category: Category) -> Decision:
+    return Decision(False, Reason.OPTED_OUT, f"recipient opted out of {category.value}")
+
+
+_REFUSALS = {c: rejected("", _opted_out(c)).to_json() for c in Category}
+"""The stored response of a send refused at its start, per category."""
 
 
 def stored_result(record: SendRecord) -> SendResult:

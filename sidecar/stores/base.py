@@ -146,10 +146,37 @@ class ConsentSnapshot:
 
 
 class SendState(enum.Enum):
-    """Lifecycle of an idempotent send."""
+    """Lifecycle of an idempotent send; only what was on the wire may be in doubt.
 
-    QUEUED = "queued"  # in the outbox, Graph not called
-    IN_FLIGHT = "in_flight"  # intent recorded; a Graph call may be under way
+        Enqueue ─► QUEUED ─claim_queued─► RESERVED ─start_send─► IN_FLIGHT ─finish_send─► DONE
+                     ▲                      │    │                  │
+                     └────release_send──────┘    │ suppressed       ├─ status webhook ─► DONE
+                                                 ▼                  └─ resolve_in_doubt ─► DONE
+                                          DONE (rejected)              (owner's lease lapsed)
+        Send / SendBatch (after decision and quota wait):
+            begin_send ─► IN_FLIGHT ─► … as above      (suppressed: DONE rejected at once)
+        RESERVED under an owner whose lease lapsed: claim_queued takes it over.
+        IN_FLIGHT whose Graph call got no usable answer: hold_in_doubt ─► IN_DOUBT
+            (maybe sent; resolved by the status webhook, resolve_in_doubt, or the
+            opt-in resend: list_resendable / claim_resend).
+        IN_FLIGHT whose Graph call was cut off: abandon_send clears the owner (in doubt).
+        A Send cut off before its Graph call: release_send deletes it (no request kept).
+
+    ``owner`` is the sending process incarnation (``Sender.owner``), which
+    holds a lease (``LeaseStore``). A QUEUED or RESERVED record never reached
+    Graph, so it is sent again safely (RESERVED once its owner's lease has
+    lapsed). A record turns IN_FLIGHT in the store operation right before its
+    first Graph call, after every wait; it is *in doubt* when IN_DOUBT (its
+    own Graph call got no usable answer) or while IN_FLIGHT under an owner
+    whose lease has lapsed (or who has none: ``abandon_send`` clears the owner
+    of a send whose Graph call was cut off). ``finish_send``
+    writes only under the expected owner, so a record resolved meanwhile
+    (status webhook, ``resolve_in_doubt``) stays resolved.
+    """
+
+    QUEUED = "queued"  # in the outbox, no owner, Graph not called
+    RESERVED = "reserved"  # claimed from the outbox by ``owner``; Graph not called
+    IN_FLIGHT = "in_flight"  # a Graph call is starting or under way
     DONE = "done"  # final outcome stored
     IN_DOUBT = "in_doubt"  # a Graph call ended with no usable answer: maybe sent
 
@@ -170,6 +197,16 @@ never purged by retention."""
 
 OUTCOME_SENT = "sent"
 """The outcome ``resolve_by_callback`` stores (``service.models.Outcome.SENT``)."""
+OUTCOME_REJECTED = "rejected"
+"""The outcome of a send refused at its start (``service.models.Outcome.REJECTED``)."""
+
+
+class StartVerdict(enum.Enum):
+    """What ``start_send`` did with a RESERVED record."""
+
+    GO = "go"  # now IN_FLIGHT under the caller: call Graph
+    SUPPRESSED = "suppressed"  # the recipient is suppressed: finished as rejected
+    LOST = "lost"  # no longer RESERVED under the caller (taken over, erased)
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,9 +396,16 @@ class WindowStore(Protocol):
 class SendStore(Protocol):
     """Idempotency records, which double as message records (retention applies)."""
 
-    async def begin_send(self, record: SendRecord) -> SendRecord | None:
+    async def begin_send(
+        self, record: SendRecord, suppression_index: str = "", refusal: bytes = b""
+    ) -> SendRecord | None:
         """Insert ``record`` if its key is new and return None; otherwise
-        return the existing record unchanged. Atomic."""
+        return the existing record unchanged. Atomic.
+
+        With ``suppression_index``: when the suppression list holds it for
+        ``record.category`` (an opt-out arrived after the caller's decision),
+        the record is stored finished instead — DONE, outcome
+        ``OUTCOME_REJECTED``, response ``refusal`` — and returned."""
         ...
 
     async def begin_sends(self, records: Sequence[SendRecord]) -> list[SendRecord | None]:
@@ -369,35 +413,58 @@ class SendStore(Protocol):
         ...
 
     async def finish_send(
-        self, key: str, outcome: str, message_id: str, response: bytes, now: float
-    ) -> None:
-        """Store the final outcome (state DONE)."""
+        self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> bool:
+        """Store the final outcome (state DONE) of a RESERVED or IN_FLIGHT
+        record owned by ``owner``; False (nothing written) otherwise, e.g. a
+        record a status webhook or a review resolved meanwhile."""
         ...
 
     async def finish_sends(
-        self, results: Sequence[tuple[str, str, str, bytes]], now: float
+        self, results: Sequence[tuple[str, str, str, bytes]], owner: str, now: float
     ) -> None:
         """``finish_send`` for many (key, outcome, message_id, response) at once."""
         ...
 
-    async def mark_in_flight(self, keys: Sequence[str], owner: str, now: float) -> None:
-        """QUEUED → IN_FLIGHT for ``keys``, owned by ``owner``."""
+    async def start_send(
+        self, key: str, owner: str, suppression_index: str, refusal: bytes, now: float
+    ) -> StartVerdict:
+        """Right before the first Graph call of a claimed outbox record:
+        RESERVED under ``owner`` → IN_FLIGHT (GO), unless the suppression list
+        holds ``suppression_index`` for the record's category — then it is
+        finished as ``OUTCOME_REJECTED`` with ``refusal`` (SUPPRESSED). LOST
+        when the record is no longer RESERVED under ``owner``. Atomic."""
+        ...
+
+    async def release_send(self, key: str, owner: str) -> None:
+        """Undo a start that never reached Graph: a RESERVED or IN_FLIGHT
+        record of ``owner`` goes back to QUEUED (outbox records, which keep
+        their request) or is deleted (a ``Send``: a repeat sends afresh)."""
+        ...
+
+    async def abandon_send(self, key: str, owner: str, now: float) -> None:
+        """A Graph call of ``owner`` was cut off: the IN_FLIGHT record loses
+        its owner, so it is in doubt at once (listed, resolvable)."""
         ...
 
     async def get_send(self, key: str) -> SendRecord | None: ...
 
-    async def list_in_doubt(self, owner: str, limit: int, after_key: str = "") -> list[SendRecord]:
-        """IN_DOUBT records, and IN_FLIGHT records not owned by ``owner`` (a
-        crashed incarnation), by key."""
+    async def list_in_doubt(
+        self, owner: str, limit: int, after_key: str = "", *, now: float
+    ) -> list[SendRecord]:
+        """By key: IN_DOUBT records (maybe sent, whoever asks), and IN_FLIGHT
+        records not owned by ``owner`` whose owner holds no lease alive at
+        ``now`` (a crashed or cut-off incarnation)."""
         ...
 
     async def resolve_in_doubt(
         self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
     ) -> bool:
         """Finish ``key`` like ``finish_send`` only if it is in doubt (IN_DOUBT,
-        or IN_FLIGHT and not owned by ``owner``); False otherwise (unknown,
-        done, queued, live in ``owner``, or resolved meanwhile). ``message_id``
-        "" keeps the stored one. A kept request (``request_ct``) is dropped."""
+        or IN_FLIGHT not owned by ``owner`` with its owner's lease lapsed at
+        ``now``); False otherwise (unknown, done, queued, reserved, live in any
+        owner, or resolved meanwhile). ``message_id`` "" keeps the stored one.
+        A kept request (``request_ct``) is dropped."""
         ...
 
     async def resolve_by_callback(
@@ -478,8 +545,28 @@ class OutboxStore(Protocol):
         ...
 
     async def claim_queued(self, owner: str, limit: int, now: float) -> list[SendRecord]:
-        """Atomically move up to ``limit`` QUEUED records to IN_FLIGHT for
-        ``owner`` (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), oldest first."""
+        """Atomically move up to ``limit`` QUEUED records — and RESERVED ones
+        whose owner's lease lapsed at ``now`` — to RESERVED for ``owner``
+        (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), oldest first."""
+        ...
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """Owner leases: a heartbeat per sending process incarnation. A send of
+    an owner whose lease is alive is never in doubt nor taken over."""
+
+    async def renew_lease(self, owner: str, expires_at: float) -> None:
+        """Create or extend ``owner``'s lease until ``expires_at``."""
+        ...
+
+    async def release_lease(self, owner: str) -> None:
+        """Drop ``owner``'s lease (clean shutdown): what it left IN_FLIGHT is
+        in doubt at once, what it left RESERVED can be claimed at once."""
+        ...
+
+    async def lease_expiry(self, owner: str) -> float | None:
+        """When ``owner``'s lease runs out (None: it holds none)."""
         ...
 
 
@@ -562,6 +649,7 @@ class StateStore(
     SendStore,
     DeadLetterStore,
     OutboxStore,
+    LeaseStore,
     AuditStore,
     OperationStore,
     Protocol,

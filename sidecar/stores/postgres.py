@@ -24,6 +24,7 @@ from sidecar.stores import postgres_sql as sql
 from sidecar.stores.audit_chain import GENESIS_HASH, entry_hash
 from sidecar.stores.base import (
     OUTCOME_IN_DOUBT,
+    OUTCOME_REJECTED,
     OUTCOME_SENT,
     AuditRecord,
     ConsentRecord,
@@ -33,6 +34,7 @@ from sidecar.stores.base import (
     SendContext,
     SendRecord,
     SendState,
+    StartVerdict,
     StatusRecord,
     Subject,
     SubjectData,
@@ -201,13 +203,32 @@ class PostgresStateStore:
 
     # ----------------------------------------------------------------------- sends
 
-    async def begin_send(self, record: SendRecord) -> SendRecord | None:
+    async def begin_send(
+        self, record: SendRecord, suppression_index: str = "", refusal: bytes = b""
+    ) -> SendRecord | None:
         while True:
-            row = await self._link.fetchrow(sql.BEGIN_SEND, *send_values(record))
-            if row[0]:
-                return None
-            if row[1] is not None:
-                return sql.send_from_row(row, offset=1)
+            if suppression_index:
+                row = await self._link.fetchrow(
+                    sql.BEGIN_SEND_UNLESS_SUPPRESSED, *send_values(record), suppression_index
+                )
+                if row[0]:
+                    return None
+                if row[2] is not None:
+                    return sql.send_from_row(row, offset=2)
+                if row[1]:  # suppressed: store the refusal under the key
+                    refused = replace(
+                        record, state=SendState.DONE, outcome=OUTCOME_REJECTED, response=refusal
+                    )
+                    record, suppression_index = refused, ""
+                    if (await self._link.fetchrow(sql.BEGIN_SEND, *send_values(refused)))[0]:
+                        return refused
+                    continue
+            else:
+                row = await self._link.fetchrow(sql.BEGIN_SEND, *send_values(record))
+                if row[0]:
+                    return None
+                if row[1] is not None:
+                    return sql.send_from_row(row, offset=1)
             # A concurrent call inserted the key after this statement's
             # snapshot was taken; it has committed by now, so read it.
             existing = await self.get_send(record.key)
@@ -250,26 +271,58 @@ class PostgresStateStore:
         return results
 
     async def finish_send(
-        self, key: str, outcome: str, message_id: str, response: bytes, now: float
-    ) -> None:
-        await self._link.execute(sql.FINISH_SEND, key, outcome, message_id, response, now)
+        self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> bool:
+        return (
+            await self._link.execute(
+                sql.FINISH_SEND, key, owner, outcome, message_id, response, now
+            )
+            > 0
+        )
 
     async def finish_sends(
-        self, results: Sequence[tuple[str, str, str, bytes]], now: float
+        self, results: Sequence[tuple[str, str, str, bytes]], owner: str, now: float
     ) -> None:
         if results:
             keys, outcomes, message_ids, responses = (list(c) for c in zip(*results, strict=True))
-            await self._link.execute(sql.FINISH_SENDS, keys, outcomes, message_ids, responses, now)
+            await self._link.execute(
+                sql.FINISH_SENDS, keys, owner, outcomes, message_ids, responses, now
+            )
 
-    async def mark_in_flight(self, keys: Sequence[str], owner: str, now: float) -> None:
-        await self._link.execute(sql.MARK_IN_FLIGHT, list(keys), owner, now)
+    async def start_send(
+        self, key: str, owner: str, suppression_index: str, refusal: bytes, now: float
+    ) -> StartVerdict:
+        went, refused = await self._link.fetchrow(
+            sql.START_SEND, key, owner, suppression_index, refusal, now, OUTCOME_REJECTED
+        )
+        if went:
+            return StartVerdict.GO
+        return StartVerdict.SUPPRESSED if refused else StartVerdict.LOST
+
+    async def release_send(self, key: str, owner: str) -> None:
+        await self._link.execute(sql.RELEASE_SEND, key, owner)
+
+    async def abandon_send(self, key: str, owner: str, now: float) -> None:
+        await self._link.execute(sql.ABANDON_SEND, key, owner, now)
+
+    async def renew_lease(self, owner: str, expires_at: float) -> None:
+        await self._link.execute(sql.RENEW_LEASE, owner, expires_at)
+
+    async def release_lease(self, owner: str) -> None:
+        await self._link.execute(sql.RELEASE_LEASE, owner)
+
+    async def lease_expiry(self, owner: str) -> float | None:
+        value = await self._link.fetchval(sql.LEASE_EXPIRY, owner)
+        return None if value is None else float(value)
 
     async def get_send(self, key: str) -> SendRecord | None:
         row = await self._link.fetchrow(sql.GET_SEND, key)
         return sql.send_from_row(row) if row else None
 
-    async def list_in_doubt(self, owner: str, limit: int, after_key: str = "") -> list[SendRecord]:
-        rows = await self._link.fetch(sql.LIST_IN_DOUBT, after_key, owner, limit)
+    async def list_in_doubt(
+        self, owner: str, limit: int, after_key: str = "", *, now: float
+    ) -> list[SendRecord]:
+        rows = await self._link.fetch(sql.LIST_IN_DOUBT, after_key, owner, limit, now)
         return [sql.send_from_row(r) for r in rows]
 
     async def resolve_in_doubt(

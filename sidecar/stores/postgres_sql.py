@@ -166,29 +166,79 @@ INSERT_SENDS = (
     f"INSERT INTO sends ({SEND_COLUMNS}) SELECT * FROM unnest({_SEND_ARRAYS})"
     " ON CONFLICT (key) DO NOTHING RETURNING key"
 )
+_SEND_TYPED = (
+    "$1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,"
+    " $9::text, $10::text, $11::bytea, $12::text, $13::float8, $14::float8, $15::bytea"
+)
+_SUPPRESSED_16 = (
+    "EXISTS (SELECT 1 FROM suppression WHERE suppression_index = $16 AND category = $6)"
+)
+# begin_send with a suppression index: the insert is refused in the same
+# statement when the recipient is suppressed for the record's category; the
+# third column says so (the caller then stores the refusal).
+BEGIN_SEND_UNLESS_SUPPRESSED = f"""
+WITH ins AS (
+    INSERT INTO sends ({SEND_COLUMNS}) SELECT {_SEND_TYPED} WHERE NOT {_SUPPRESSED_16}
+    ON CONFLICT (key) DO NOTHING
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM ins), {_SUPPRESSED_16},
+       {", ".join("s." + c.strip() for c in SEND_COLUMNS.split(","))}
+FROM (SELECT 1) AS one LEFT JOIN sends AS s ON s.key = $1
+"""
+_MINE = "key = $1 AND owner = $2 AND state IN ('reserved', 'in_flight')"
 FINISH_SEND = (
-    "UPDATE sends SET state = 'done', outcome = $2, message_id = $3, response = $4,"
-    " updated_at = $5 WHERE key = $1"
+    "UPDATE sends SET state = 'done', outcome = $3, message_id = $4, response = $5,"
+    f" updated_at = $6 WHERE {_MINE}"
 )
 FINISH_SENDS = (
     "UPDATE sends AS s SET state = 'done', outcome = r.outcome, message_id = r.message_id,"
-    " response = r.response, updated_at = $5"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])"
-    " AS r (key, outcome, message_id, response) WHERE s.key = r.key"
+    " response = r.response, updated_at = $6"
+    " FROM unnest($1::text[], $3::text[], $4::text[], $5::bytea[])"
+    " AS r (key, outcome, message_id, response)"
+    " WHERE s.key = r.key AND s.owner = $2 AND s.state IN ('reserved', 'in_flight')"
 )
-MARK_IN_FLIGHT = (
-    "UPDATE sends SET state = 'in_flight', owner = $2, updated_at = $3"
-    " WHERE key = ANY($1::text[]) AND state = 'queued'"
+# $1 key, $2 owner, $3 suppression index, $4 refusal, $5 now, $6 outcome "rejected".
+# Both CTEs see the row as it was; their conditions exclude each other.
+START_SEND = """
+WITH go AS (
+    UPDATE sends SET state = 'in_flight', updated_at = $5
+    WHERE key = $1 AND owner = $2 AND state = 'reserved' AND NOT EXISTS
+        (SELECT 1 FROM suppression WHERE suppression_index = $3 AND category = sends.category)
+    RETURNING 1
+), refused AS (
+    UPDATE sends SET state = 'done', outcome = $6, response = $4, updated_at = $5
+    WHERE key = $1 AND owner = $2 AND state = 'reserved' AND EXISTS
+        (SELECT 1 FROM suppression WHERE suppression_index = $3 AND category = sends.category)
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM go), EXISTS (SELECT 1 FROM refused)
+"""
+RELEASE_SEND = f"""
+WITH back AS (
+    UPDATE sends SET state = 'queued', owner = ''
+    WHERE {_MINE} AND octet_length(request_ct) > 0
+    RETURNING 1
+)
+DELETE FROM sends WHERE {_MINE} AND octet_length(request_ct) = 0
+"""
+ABANDON_SEND = (
+    "UPDATE sends SET owner = '', updated_at = $3"
+    " WHERE key = $1 AND owner = $2 AND state = 'in_flight'"
+)
+_LAPSED = (
+    "NOT EXISTS (SELECT 1 FROM owner_leases AS l WHERE l.owner = sends.owner AND l.expires_at > {})"
 )
 LIST_IN_DOUBT = (
     SEND_SELECT + " WHERE key > $1 AND (state = 'in_doubt' OR (state = 'in_flight'"
-    " AND owner <> $2)) ORDER BY key LIMIT $3"
+    f" AND owner <> $2 AND {_LAPSED.format('$4')})) ORDER BY key LIMIT $3"
 )
 RESOLVE_IN_DOUBT = (
     "UPDATE sends SET state = 'done', outcome = $3,"
     " message_id = CASE WHEN $4 = '' THEN message_id ELSE $4 END, response = $5, updated_at = $6,"
     " request_ct = CASE WHEN state = 'in_doubt' THEN ''::bytea ELSE request_ct END"
-    " WHERE key = $1 AND (state = 'in_doubt' OR (state = 'in_flight' AND owner <> $2))"
+    " WHERE key = $1 AND (state = 'in_doubt'"
+    f" OR (state = 'in_flight' AND owner <> $2 AND {_LAPSED.format('$6')}))"
 )
 # $1 key, $2 owner, $3 outcome "in_doubt", $4 response, $5 request_ct, $6 now.
 HOLD_IN_DOUBT = (
@@ -203,6 +253,12 @@ CLAIM_RESEND = (
     "UPDATE sends SET state = 'in_flight', owner = $2, request_ct = ''::bytea, updated_at = $3"
     " WHERE key = $1 AND state = 'in_doubt' AND request_ct <> ''::bytea"
 )
+RENEW_LEASE = (
+    "INSERT INTO owner_leases (owner, expires_at) VALUES ($1, $2)"
+    " ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at"
+)
+RELEASE_LEASE = "DELETE FROM owner_leases WHERE owner = $1"
+LEASE_EXPIRY = "SELECT expires_at FROM owner_leases WHERE owner = $1"
 # Statuses arrive out of order; the delivery status only moves forward.
 _RANK = (
     "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3"
@@ -267,10 +323,19 @@ SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM st)
 # SKIP LOCKED: concurrent claimers pass over each other's rows instead of
 # waiting, and a row taken meanwhile fails the re-check of state = 'queued'.
 CLAIM_QUEUED = f"""
-UPDATE sends SET state = 'in_flight', owner = $1, updated_at = $2
-WHERE key IN (
-    SELECT key FROM sends WHERE state = 'queued' ORDER BY created_at, key LIMIT $3
+WITH queued AS (
+    SELECT key, created_at FROM sends WHERE state = 'queued' ORDER BY created_at, key LIMIT $3
     FOR UPDATE SKIP LOCKED
+), lapsed AS (
+    SELECT key, created_at FROM sends
+    WHERE state = 'reserved' AND owner <> $1 AND {_LAPSED.format("$2")}
+    ORDER BY created_at, key LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE sends SET state = 'reserved', owner = $1, updated_at = $2
+WHERE key IN (
+    SELECT key FROM (SELECT * FROM queued UNION ALL SELECT * FROM lapsed) AS both_
+    ORDER BY created_at, key LIMIT $3
 )
 RETURNING {SEND_COLUMNS}
 """

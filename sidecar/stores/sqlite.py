@@ -29,6 +29,7 @@ from sidecar.stores.base import (
     SendContext,
     SendRecord,
     SendState,
+    StartVerdict,
     StatusRecord,
     Subject,
     SubjectData,
@@ -148,30 +149,53 @@ class SqliteStateStore:
 
     # ----------------------------------------------------------------------- sends
 
-    async def begin_send(self, record: SendRecord) -> SendRecord | None:
-        return await self._link.run(sends.begin_send, record)
+    async def begin_send(
+        self, record: SendRecord, suppression_index: str = "", refusal: bytes = b""
+    ) -> SendRecord | None:
+        return await self._link.run(sends.begin_send, record, suppression_index, refusal)
 
     async def begin_sends(self, records: Sequence[SendRecord]) -> list[SendRecord | None]:
         return await self._link.write(sends.begin_sends, records)
 
     async def finish_send(
-        self, key: str, outcome: str, message_id: str, response: bytes, now: float
-    ) -> None:
-        await self._link.run(sends.finish_send, key, outcome, message_id, response, now)
+        self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float
+    ) -> bool:
+        return await self._link.run(
+            sends.finish_send, key, owner, outcome, message_id, response, now
+        )
 
     async def finish_sends(
-        self, results: Sequence[tuple[str, str, str, bytes]], now: float
+        self, results: Sequence[tuple[str, str, str, bytes]], owner: str, now: float
     ) -> None:
-        await self._link.write(sends.finish_sends, results, now)
+        await self._link.write(sends.finish_sends, results, owner, now)
 
-    async def mark_in_flight(self, keys: Sequence[str], owner: str, now: float) -> None:
-        await self._link.write(sends.mark_in_flight, keys, owner, now)
+    async def start_send(
+        self, key: str, owner: str, suppression_index: str, refusal: bytes, now: float
+    ) -> StartVerdict:
+        return await self._link.run(sends.start_send, key, owner, suppression_index, refusal, now)
+
+    async def release_send(self, key: str, owner: str) -> None:
+        await self._link.write(sends.release_send, key, owner)
+
+    async def abandon_send(self, key: str, owner: str, now: float) -> None:
+        await self._link.run(sends.abandon_send, key, owner, now)
+
+    async def renew_lease(self, owner: str, expires_at: float) -> None:
+        await self._link.run(sends.renew_lease, owner, expires_at)
+
+    async def release_lease(self, owner: str) -> None:
+        await self._link.run(sends.release_lease, owner)
+
+    async def lease_expiry(self, owner: str) -> float | None:
+        return await self._link.run(sends.lease_expiry, owner)
 
     async def get_send(self, key: str) -> SendRecord | None:
         return await self._link.run(sends.get_send, key)
 
-    async def list_in_doubt(self, owner: str, limit: int, after_key: str = "") -> list[SendRecord]:
-        return await self._link.run(sends.list_in_doubt, owner, limit, after_key)
+    async def list_in_doubt(
+        self, owner: str, limit: int, after_key: str = "", *, now: float
+    ) -> list[SendRecord]:
+        return await self._link.run(sends.list_in_doubt, owner, limit, after_key, now)
 
     async def resolve_in_doubt(
         self, key: str, owner: str, outcome: str, message_id: str, response: bytes, now: float

@@ -10,10 +10,12 @@ from typing import Any
 
 from sidecar.stores.base import (
     OUTCOME_IN_DOUBT,
+    OUTCOME_REJECTED,
     OUTCOME_SENT,
     DeadLetterRecord,
     SendRecord,
     SendState,
+    StartVerdict,
     StatusRecord,
 )
 from sidecar.stores.shared import first_recorded, send_values
@@ -52,10 +54,36 @@ def get_send(db: sqlite3.Connection, key: str) -> SendRecord | None:
     return send_from_row(row) if row else None
 
 
-def begin_send(db: sqlite3.Connection, record: SendRecord) -> SendRecord | None:
-    """One autocommitted INSERT; a second statement only when the key exists."""
-    if db.execute(_INSERT_SEND, send_values(record)).rowcount:
+_INSERT_UNLESS_SUPPRESSED = (
+    f"INSERT INTO sends ({SEND_COLUMNS})"
+    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    " WHERE NOT EXISTS (SELECT 1 FROM suppression WHERE suppression_index = ? AND category = ?)"
+    " ON CONFLICT (key) DO NOTHING"
+)
+# A lease alive at ``now`` (the named parameter) for the row's owner.
+_LEASED = (
+    "EXISTS (SELECT 1 FROM owner_leases AS l WHERE l.owner = sends.owner AND l.expires_at > :now)"
+)
+
+
+def begin_send(
+    db: sqlite3.Connection, record: SendRecord, suppression_index: str = "", refusal: bytes = b""
+) -> SendRecord | None:
+    """One autocommitted INSERT (refused by the suppression list in the same
+    statement); a second statement only when the key exists or was refused."""
+    if not suppression_index:
+        if db.execute(_INSERT_SEND, send_values(record)).rowcount:
+            return None
+        return get_send(db, record.key)
+    values = (*send_values(record), suppression_index, record.category)
+    if db.execute(_INSERT_UNLESS_SUPPRESSED, values).rowcount:
         return None
+    existing = get_send(db, record.key)
+    if existing is not None:
+        return existing
+    refused = replace(record, state=SendState.DONE, outcome=OUTCOME_REJECTED, response=refusal)
+    if db.execute(_INSERT_SEND, send_values(refused)).rowcount:
+        return refused
     return get_send(db, record.key)
 
 
@@ -86,37 +114,82 @@ def begin_sends(
 
 _FINISH = (
     "UPDATE sends SET state = 'done', outcome = ?, message_id = ?, response = ?, updated_at = ?"
-    " WHERE key = ?"
+    " WHERE key = ? AND owner = ? AND state IN ('reserved', 'in_flight')"
 )
 
 
 def finish_send(  # mirrors SendStore.finish_send
-    db: sqlite3.Connection, key: str, outcome: str, message_id: str, response: bytes, now: float
-) -> None:
-    db.execute(_FINISH, (outcome, message_id, response, now, key))
+    db: sqlite3.Connection,
+    key: str,
+    owner: str,
+    outcome: str,
+    message_id: str,
+    response: bytes,
+    now: float,
+) -> bool:
+    return db.execute(_FINISH, (outcome, message_id, response, now, key, owner)).rowcount > 0
 
 
 def finish_sends(
-    db: sqlite3.Connection, results: Sequence[tuple[str, str, str, bytes]], now: float
+    db: sqlite3.Connection,
+    results: Sequence[tuple[str, str, str, bytes]],
+    owner: str,
+    now: float,
 ) -> None:
-    db.executemany(_FINISH, [(o, m, r, now, k) for k, o, m, r in results])
+    db.executemany(_FINISH, [(o, m, r, now, k, owner) for k, o, m, r in results])
 
 
-def mark_in_flight(db: sqlite3.Connection, keys: Sequence[str], owner: str, now: float) -> None:
-    db.executemany(
-        "UPDATE sends SET state = 'in_flight', owner = ?, updated_at = ?"
-        " WHERE key = ? AND state = 'queued'",
-        [(owner, now, k) for k in keys],
+def start_send(  # mirrors SendStore.start_send
+    db: sqlite3.Connection,
+    key: str,
+    owner: str,
+    suppression_index: str,
+    refusal: bytes,
+    now: float,
+) -> StartVerdict:
+    params = {"key": key, "owner": owner, "index": suppression_index, "now": now}
+    went = db.execute(
+        "UPDATE sends SET state = 'in_flight', updated_at = :now"
+        " WHERE key = :key AND owner = :owner AND state = 'reserved' AND NOT EXISTS"
+        " (SELECT 1 FROM suppression WHERE suppression_index = :index"
+        " AND category = sends.category)",
+        params,
+    ).rowcount
+    if went:
+        return StartVerdict.GO
+    refused = db.execute(
+        "UPDATE sends SET state = 'done', outcome = :outcome, response = :refusal,"
+        " updated_at = :now WHERE key = :key AND owner = :owner AND state = 'reserved'",
+        {**params, "outcome": OUTCOME_REJECTED, "refusal": refusal},
+    ).rowcount
+    return StartVerdict.SUPPRESSED if refused else StartVerdict.LOST
+
+
+def release_send(db: sqlite3.Connection, key: str, owner: str) -> None:
+    """Run inside ``write``."""
+    mine = "key = ? AND owner = ? AND state IN ('reserved', 'in_flight')"
+    db.execute(
+        f"UPDATE sends SET state = 'queued', owner = '' WHERE {mine} AND request_ct != x''",
+        (key, owner),
+    )
+    db.execute(f"DELETE FROM sends WHERE {mine} AND request_ct = x''", (key, owner))
+
+
+def abandon_send(db: sqlite3.Connection, key: str, owner: str, now: float) -> None:
+    db.execute(
+        "UPDATE sends SET owner = '', updated_at = ?"
+        " WHERE key = ? AND owner = ? AND state = 'in_flight'",
+        (now, key, owner),
     )
 
 
 def list_in_doubt(
-    db: sqlite3.Connection, owner: str, limit: int, after_key: str
+    db: sqlite3.Connection, owner: str, limit: int, after_key: str, now: float
 ) -> list[SendRecord]:
     rows = db.execute(
-        SEND_SELECT + " WHERE key > ? AND (state = 'in_doubt' OR (state = 'in_flight'"
-        " AND owner != ?)) ORDER BY key LIMIT ?",
-        (after_key, owner, limit),
+        SEND_SELECT + " WHERE key > :after AND (state = 'in_doubt' OR (state = 'in_flight'"
+        f" AND owner != :owner AND NOT {_LEASED})) ORDER BY key LIMIT :limit",
+        {"after": after_key, "owner": owner, "now": now, "limit": limit},
     )
     return [send_from_row(r) for r in rows]
 
@@ -160,13 +233,42 @@ def resolve_in_doubt(  # mirrors SendStore.resolve_in_doubt
     now: float,
 ) -> bool:
     cursor = db.execute(
-        "UPDATE sends SET state = 'done', outcome = ?,"
-        " message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, response = ?, updated_at = ?,"
+        "UPDATE sends SET state = 'done', outcome = :outcome,"
+        " message_id = CASE WHEN :message_id = '' THEN message_id ELSE :message_id END,"
+        " response = :response, updated_at = :now,"
         " request_ct = CASE WHEN state = 'in_doubt' THEN x'' ELSE request_ct END"
-        " WHERE key = ? AND (state = 'in_doubt' OR (state = 'in_flight' AND owner != ?))",
-        (outcome, message_id, message_id, response, now, key, owner),
+        " WHERE key = :key AND (state = 'in_doubt'"
+        f" OR (state = 'in_flight' AND owner != :owner AND NOT {_LEASED}))",
+        {
+            "outcome": outcome,
+            "message_id": message_id,
+            "response": response,
+            "now": now,
+            "key": key,
+            "owner": owner,
+        },
     )
     return cursor.rowcount > 0
+
+
+# --------------------------------------------------------------------------- leases
+
+
+def renew_lease(db: sqlite3.Connection, owner: str, expires_at: float) -> None:
+    db.execute(
+        "INSERT INTO owner_leases (owner, expires_at) VALUES (?, ?)"
+        " ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at",
+        (owner, expires_at),
+    )
+
+
+def release_lease(db: sqlite3.Connection, owner: str) -> None:
+    db.execute("DELETE FROM owner_leases WHERE owner = ?", (owner,))
+
+
+def lease_expiry(db: sqlite3.Connection, owner: str) -> float | None:
+    row = db.execute("SELECT expires_at FROM owner_leases WHERE owner = ?", (owner,)).fetchone()
+    return None if row is None else float(row[0])
 
 
 _RESOLVE_BY_CALLBACK = (
@@ -240,12 +342,19 @@ def purge_sends_chunk(db: sqlite3.Connection, older_than: float, chunk: int) -> 
 
 
 def claim_queued(db: sqlite3.Connection, owner: str, limit: int, now: float) -> list[SendRecord]:
-    """Run inside ``write``: the write lock makes claims of two workers disjoint."""
+    """Run inside ``write``: the write lock makes claims of two workers disjoint.
+    Each arm reads its own partial index (queued; reserved, few)."""
     rows = db.execute(
-        f"UPDATE sends SET state = 'in_flight', owner = ?, updated_at = ? WHERE key IN"
-        f" (SELECT key FROM sends WHERE state = 'queued' ORDER BY created_at, key LIMIT ?)"
+        "UPDATE sends SET state = 'reserved', owner = :owner, updated_at = :now WHERE key IN"
+        " (SELECT key FROM (SELECT key, created_at FROM"
+        " (SELECT key, created_at FROM sends WHERE state = 'queued'"
+        "  ORDER BY created_at, key LIMIT :limit)"
+        " UNION ALL SELECT key, created_at FROM"
+        " (SELECT key, created_at FROM sends WHERE state = 'reserved' AND owner != :owner"
+        f"  AND NOT {_LEASED} ORDER BY created_at, key LIMIT :limit))"
+        " ORDER BY created_at, key LIMIT :limit)"
         f" RETURNING {SEND_COLUMNS}",
-        (owner, now, limit),
+        {"owner": owner, "now": now, "limit": limit},
     ).fetchall()
     # RETURNING has no defined order.
     return sorted((send_from_row(r) for r in rows), key=lambda s: (s.created_at, s.key))

@@ -2,11 +2,15 @@
 
 No recipient may receive two messages; every request ends SENT or, for the
 few on the wire at the instant of the crash, IN_DOUBT — listed for review and
-resolved by the status webhook that carries the key back.
+resolved by the status webhook that carries the key back. Only what was on
+the wire may be in doubt: the simulator answers slowly and the Graph pool is
+smaller than the batch window, so many sends wait for a connection at the
+crash; none of those may end in doubt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,10 +33,14 @@ pytestmark = pytest.mark.integration
 
 SIZE = 3_000
 CAMPAIGN_ENV = {
-    "WA_SIDECAR_SEND_RATE": "400",
+    "WA_SIDECAR_SEND_RATE": "1000",
     "WA_SIDECAR_BATCH_CHUNK_SIZE": "1000",
     "WA_SIDECAR_BATCH_MAX_IN_FLIGHT": "256",
+    "WA_SIDECAR_GRAPH_POOL_SIZE": "64",
+    "WA_SIDECAR_OWNER_LEASE_TTL": "1.0",
+    "WA_SIDECAR_OWNER_HEARTBEAT_INTERVAL": "0.3",
 }
+LATENCY_MS = 100  # Graph's answer time: ~64 sends on the wire, the rest wait
 
 
 def campaign() -> list[send_pb2.SendRequest]:
@@ -57,18 +65,26 @@ async def stream(requests: list[send_pb2.SendRequest]) -> AsyncIterator[send_pb2
 async def test_kill_9_mid_campaign_then_resend_sends_nobody_twice(
     tmp_path: Path, simulator: SimulatorHandle
 ) -> None:
-    simulator.state.configure({"throughput_enabled": False})
+    simulator.state.configure({"throughput_enabled": False, "latency_ms": LATENCY_MS})
     requests = campaign()
     async with SidecarProcess(tmp_path, CAMPAIGN_ENV, graph_url=simulator.url) as first:
         stub = send_pb2_grpc.SendServiceStub(first.channel)
         call = stub.SendBatch(stream(requests))
         await simulator.state.wait_received(SIZE // 2)
+        stats = simulator.state.stats
+        open_at_kill = stats.received - stats.accepted - stats.rejected  # Graph still answering
         first.kill()
         with pytest.raises(grpc.aio.AioRpcError):
             async for _ in call:
                 pass
+    # What the dead process wrote before dying is read and answered still.
+    deadline = time.monotonic() + 10
+    while simulator.state.stats.received != simulator.state.stats.accepted:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
     before = simulator.state.stats.accepted
     assert SIZE // 2 <= before < SIZE
+    reached_meta = {m.biz_opaque_callback_data for m in simulator.state.messages}
 
     async with SidecarProcess(tmp_path, first.env, graph_url=simulator.url) as second:
         stub = send_pb2_grpc.SendServiceStub(second.channel)
@@ -84,6 +100,16 @@ async def test_kill_9_mid_campaign_then_resend_sends_nobody_twice(
             if reply.outcome == send_pb2.OUTCOME_SENT:
                 assert by_key[key].wamid == reply.message_id
         in_doubt = sorted(k for k, r in replies.items() if r.outcome == send_pb2.OUTCOME_IN_DOUBT)
+        # On the wire at the crash: reached Graph, yet no outcome was recorded.
+        on_wire = reached_meta - {
+            k for k, r in replies.items() if r.outcome == send_pb2.OUTCOME_SENT
+        }
+        print(
+            f"\ncrash mid-campaign: {len(in_doubt)} in doubt, {len(on_wire)} on the wire"
+            f" ({open_at_kill} awaiting Graph's answer at the kill)"
+        )
+        assert set(in_doubt) <= on_wire  # nothing that waited for a connection
+        assert len(in_doubt) <= len(on_wire)
         listed = await stub.ListInDoubt(send_pb2.ListInDoubtRequest(page_size=1000))
         assert sorted(s.idempotency_key for s in listed.sends) == in_doubt
 

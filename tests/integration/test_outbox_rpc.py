@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 TO = "+16505551234"
 OTHER = "+14155550123"
 PAUSED = {"WA_SIDECAR_OUTBOX_DISPATCH": "false"}
+PACED = {"WA_SIDECAR_SEND_RATE": "80", "WA_SIDECAR_SEND_BURST": "80"}
 
 
 def auth(key: str, to: str = TO, **kw: object) -> send_pb2.SendRequest:
@@ -177,6 +178,32 @@ async def test_enqueued_work_survives_kill_9_and_is_sent_exactly_once(
             status = await settled(stub, key)
             assert status.response.outcome == send_pb2.OUTCOME_SENT, status
     assert simulator.state.stats.accepted == 20
+    assert set(simulator.state.stats.accepted_by_recipient.values()) == {1}
+
+
+async def test_claimed_work_that_waited_on_quota_at_a_kill_9_is_sent_not_in_doubt(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    keys = [f"enq-wait-{i}" for i in range(20)]
+    slow = {
+        "WA_SIDECAR_SEND_RATE": "1",  # all claimed at once; one leaves per second
+        "WA_SIDECAR_SEND_BURST": "1",
+        "WA_SIDECAR_OWNER_LEASE_TTL": "1.0",
+        "WA_SIDECAR_OWNER_HEARTBEAT_INTERVAL": "0.3",
+    }
+    async with SidecarProcess(tmp_path, slow, graph_url=simulator.url) as first:
+        stub = send_pb2_grpc.SendServiceStub(first.channel)
+        for i, key in enumerate(keys):
+            await stub.Enqueue(auth(key, to=f"+1650555{5000 + i:04d}"))
+        await simulator.state.wait_received(2)
+        first.kill()
+    reached = {m.biz_opaque_callback_data for m in simulator.state.messages}
+    async with SidecarProcess(tmp_path, first.env | PACED, graph_url=simulator.url) as second:
+        stub = send_pb2_grpc.SendServiceStub(second.channel)
+        outcomes = {k: (await settled(stub, k)).response.outcome for k in keys}
+    in_doubt = {k for k, o in outcomes.items() if o == send_pb2.OUTCOME_IN_DOUBT}
+    assert in_doubt <= reached  # only what was on the wire
+    assert all(o == send_pb2.OUTCOME_SENT for k, o in outcomes.items() if k not in in_doubt)
     assert set(simulator.state.stats.accepted_by_recipient.values()) == {1}
 
 

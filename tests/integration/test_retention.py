@@ -43,9 +43,9 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
 
 async def seed(store: SqliteStateStore) -> None:
     await store.begin_send(record("old-done", NOW - 40 * DAY))
-    await store.finish_send("old-done", "sent", "wamid.1", b"{}", NOW - 40 * DAY)
+    await store.finish_send("old-done", "o", "sent", "wamid.1", b"{}", NOW - 40 * DAY)
     await store.begin_send(record("new-done", NOW - 2 * DAY))
-    await store.finish_send("new-done", "sent", "wamid.2", b"{}", NOW - 2 * DAY)
+    await store.finish_send("new-done", "o", "sent", "wamid.2", b"{}", NOW - 2 * DAY)
     await store.begin_send(record("old-in-doubt", NOW - 40 * DAY))
     await store.enqueue([record("old-queued", NOW - 40 * DAY)])
     dedup = store.dedup()

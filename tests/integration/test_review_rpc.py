@@ -25,6 +25,20 @@ from sidecar.testing import Embedded, SidecarProcess, signature, webhook_body
 pytestmark = pytest.mark.integration
 
 TO = "+16505551234"
+# A killed replica's sends are in doubt once its owner lease lapsed: short here.
+LEASE_ENV = {"WA_SIDECAR_OWNER_LEASE_TTL": "1.0", "WA_SIDECAR_OWNER_HEARTBEAT_INTERVAL": "0.3"}
+
+
+async def listed_in_doubt(
+    stub: send_pb2_grpc.SendServiceStub, count: int
+) -> list[send_pb2.InDoubtSend]:
+    """ListInDoubt once it lists ``count`` sends (the dead owner's lease lapses first)."""
+    deadline = time.monotonic() + 15
+    while True:
+        page = await stub.ListInDoubt(send_pb2.ListInDoubtRequest())
+        if len(page.sends) >= count or time.monotonic() > deadline:
+            return list(page.sends)
+        await asyncio.sleep(0.1)
 
 
 def auth(key: str, to: str = TO) -> send_pb2.SendRequest:
@@ -140,7 +154,7 @@ async def test_a_send_cut_off_by_kill_9_is_in_doubt_until_its_status_webhook(
     tmp_path: Path, simulator: SimulatorHandle
 ) -> None:
     simulator.state.add_fault(FaultRule(to=TO, latency_ms=800, count=1))
-    async with SidecarProcess(tmp_path, graph_url=simulator.url) as first:
+    async with SidecarProcess(tmp_path, LEASE_ENV, graph_url=simulator.url) as first:
         stub = send_pb2_grpc.SendServiceStub(first.channel)
         call = asyncio.ensure_future(stub.Send(auth("doubt-1")))
         await simulator.state.wait_received(1)  # on the wire, not answered yet
@@ -155,8 +169,7 @@ async def test_a_send_cut_off_by_kill_9_is_in_doubt_until_its_status_webhook(
 
     async with SidecarProcess(tmp_path, first.env, graph_url=simulator.url) as second:
         stub = send_pb2_grpc.SendServiceStub(second.channel)
-        listed = await stub.ListInDoubt(send_pb2.ListInDoubtRequest())
-        [doubt] = listed.sends
+        [doubt] = await listed_in_doubt(stub, 1)
         assert (doubt.idempotency_key, doubt.to_masked) == ("doubt-1", "+1650•••1234")
         assert doubt.category == common_pb2.CATEGORY_AUTHENTICATION
         repeat = await stub.Send(auth("doubt-1"))
@@ -194,7 +207,7 @@ async def test_a_person_resolves_in_doubt_sends_whose_webhook_never_comes(
     other = "+16505550000"
     simulator.state.add_fault(FaultRule(to=TO, latency_ms=800, count=1))
     simulator.state.add_fault(FaultRule(to=other, latency_ms=800, count=1))
-    async with SidecarProcess(tmp_path, graph_url=simulator.url) as first:
+    async with SidecarProcess(tmp_path, LEASE_ENV, graph_url=simulator.url) as first:
         stub = send_pb2_grpc.SendServiceStub(first.channel)
         calls = [
             asyncio.ensure_future(stub.Send(auth("doubt-a"))),
@@ -208,8 +221,8 @@ async def test_a_person_resolves_in_doubt_sends_whose_webhook_never_comes(
 
     async with SidecarProcess(tmp_path, first.env, graph_url=simulator.url) as second:
         stub = send_pb2_grpc.SendServiceStub(second.channel)
-        listed = await stub.ListInDoubt(send_pb2.ListInDoubtRequest())
-        assert [s.idempotency_key for s in listed.sends] == ["doubt-a", "doubt-b"]
+        listed = await listed_in_doubt(stub, 2)
+        assert [s.idempotency_key for s in listed] == ["doubt-a", "doubt-b"]
 
         def resolve(key: str, resolution: int, message_id: str = "") -> Any:
             return stub.ResolveInDoubt(
@@ -251,3 +264,19 @@ async def test_a_person_resolves_in_doubt_sends_whose_webhook_never_comes(
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "finished" in (err.value.details() or "")
     assert simulator.state.stats.received == 2
+
+
+async def test_a_send_cut_off_by_its_callers_deadline_does_not_stay_in_flight(
+    sidecar: Embedded, simulator: SimulatorHandle
+) -> None:
+    simulator.state.add_fault(FaultRule(to=TO, latency_ms=3000, count=1))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await sidecar.send.Send(auth("deadline-1"), timeout=0.5)
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert simulator.state.stats.received == 1  # it was on the wire: maybe sent
+    # Not left IN_FLIGHT under this live process forever: in doubt, for review.
+    [doubt] = await listed_in_doubt(sidecar.send, 1)
+    assert doubt.idempotency_key == "deadline-1"
+    repeat = await sidecar.send.Send(auth("deadline-1"))
+    assert repeat.outcome == send_pb2.OUTCOME_IN_DOUBT  # never resent blindly
+    assert simulator.state.stats.received == 1

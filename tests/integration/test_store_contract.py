@@ -25,6 +25,7 @@ from sidecar.stores.audit_chain import (
 )
 from sidecar.stores.base import (
     OUTCOME_IN_DOUBT,
+    OUTCOME_REJECTED,
     OUTCOME_SENT,
     ConsentAction,
     ConsentRecord,
@@ -35,6 +36,7 @@ from sidecar.stores.base import (
     QuotaStore,
     SendRecord,
     SendState,
+    StartVerdict,
     StateStore,
     StatusRecord,
     Subject,
@@ -47,6 +49,7 @@ pytestmark = pytest.mark.integration
 
 GRANT, REVOKE = ConsentAction.GRANT, ConsentAction.REVOKE
 _ids = itertools.count()
+NOW = 1_000.0
 
 
 def subject(number: bytes = b"+1555", blind_index: str = "bi-1") -> Subject:
@@ -295,8 +298,10 @@ async def test_begin_sends_treats_each_record_like_begin_send(state_store: State
 
 async def test_finish_send_stores_the_final_outcome(state_store: StateStore) -> None:
     await state_store.begin_sends([send("a"), send("b"), send("c")])
-    await state_store.finish_send("a", "sent", "wamid.A", b"{}", now=20.0)
-    await state_store.finish_sends([("b", "failed", "", b"e"), ("c", "sent", "wamid.C", b"")], 21.0)
+    await state_store.finish_send("a", "me", "sent", "wamid.A", b"{}", now=20.0)
+    await state_store.finish_sends(
+        [("b", "failed", "", b"e"), ("c", "sent", "wamid.C", b"")], "me", 21.0
+    )
     a, b = await state_store.get_send("a"), await state_store.get_send("b")
     assert a == send(
         "a",
@@ -317,10 +322,10 @@ async def test_in_doubt_lists_in_flight_sends_of_other_owners_paged_by_key(
         [send(f"k{i}", owner="crashed") for i in range(5)]
         + [send("mine", owner="me"), send("queued", owner="crashed", state=SendState.QUEUED)]
     )
-    await state_store.finish_send("k2", "sent", "w", b"", 1.0)
-    page = await state_store.list_in_doubt("me", limit=2)
+    await state_store.finish_send("k2", "crashed", "sent", "w", b"", 1.0)
+    page = await state_store.list_in_doubt("me", limit=2, now=NOW)
     assert [s.key for s in page] == ["k0", "k1"]
-    page = await state_store.list_in_doubt("me", limit=10, after_key="k1")
+    page = await state_store.list_in_doubt("me", limit=10, after_key="k1", now=NOW)
     assert [s.key for s in page] == ["k3", "k4"]
 
 
@@ -337,7 +342,7 @@ async def test_a_callback_carrying_the_key_resolves_an_in_doubt_send(
         "wamid.K",
         "delivered",
     )
-    assert await state_store.list_in_doubt("me", 10) == []
+    assert await state_store.list_in_doubt("me", 10, now=NOW) == []
     assert not await state_store.resolve_by_callback("unknown", "w", "sent", now=30.0)
 
 
@@ -351,7 +356,7 @@ async def test_only_a_send_in_doubt_can_be_resolved_in_review(state_store: State
             send("done", owner="crashed"),
         ]
     )
-    await state_store.finish_send("done", "sent", "wamid.D", b"", 20.0)
+    await state_store.finish_send("done", "crashed", "sent", "wamid.D", b"", 20.0)
     assert await state_store.resolve_in_doubt("doubt", "me", "failed", "", b"F", now=30.0)
     assert await state_store.resolve_in_doubt("doubt-with-id", "me", "sent", "", b"S", now=30.0)
     for key in ("doubt", "live", "queued", "done", "unknown"):  # "doubt" is resolved now
@@ -362,7 +367,7 @@ async def test_only_a_send_in_doubt_can_be_resolved_in_review(state_store: State
         "doubt-with-id": (SendState.DONE, "sent", "wamid.S", b"S"),  # "" keeps the stored id
         "done": (SendState.DONE, "sent", "wamid.D", b""),
     }
-    assert await state_store.list_in_doubt("me", 10) == []
+    assert await state_store.list_in_doubt("me", 10, now=NOW) == []
     live = await state_store.get_send("live")
     assert live is not None and live.state is SendState.IN_FLIGHT
 
@@ -386,7 +391,7 @@ async def test_a_send_held_in_doubt_is_listed_whoever_asks_and_kept_by_retention
     assert not await state_store.hold_in_doubt("other", "me", b"R", b"", now=20.0)  # not mine
     assert not await state_store.hold_in_doubt("maybe", "me", b"R", b"", now=21.0)  # not in flight
     for asker in ("me", "them", "anyone"):
-        listed = [r.key for r in await state_store.list_in_doubt(asker, 10)]
+        listed = [r.key for r in await state_store.list_in_doubt(asker, 10, now=25.0)]
         assert "maybe" in listed, asker
     assert await state_store.purge_sends(older_than=1e9) == 0
     assert await state_store.get_send("maybe") is not None
@@ -407,7 +412,7 @@ async def test_a_callback_resolves_a_held_send_as_sent_and_drops_its_request(
         b"",
         b"",
     )
-    assert await state_store.list_in_doubt("me", 10) == []
+    assert await state_store.list_in_doubt("me", 10, now=25.0) == []
     assert not await state_store.claim_resend("maybe", "me", now=31.0)
 
 
@@ -458,7 +463,7 @@ async def test_held_sends_are_resent_at_most_once_by_one_claimer(
 
 async def test_a_callback_on_a_finished_send_keeps_its_outcome(state_store: StateStore) -> None:
     await state_store.begin_send(send("k"))
-    await state_store.finish_send("k", "failed", "wamid.K", b"", 20.0)
+    await state_store.finish_send("k", "me", "failed", "wamid.K", b"", 20.0)
     assert await state_store.resolve_by_callback("k", "wamid.K", "read", now=30.0)
     done = await state_store.get_send("k")
     assert done is not None
@@ -467,7 +472,7 @@ async def test_a_callback_on_a_finished_send_keeps_its_outcome(state_store: Stat
 
 async def test_statuses_update_the_send_and_are_counted(state_store: StateStore) -> None:
     await state_store.begin_send(send("k"))
-    await state_store.finish_send("k", "sent", "wamid.K", b"", 20.0)
+    await state_store.finish_send("k", "me", "sent", "wamid.K", b"", 20.0)
     for status, ts in (("sent", 100), ("read", 102), ("delivered", 101)):
         await state_store.record_status(StatusRecord("wamid.K", status, ts, "pn"))
     done = await state_store.get_send("k")
@@ -507,8 +512,8 @@ async def test_a_mixed_delivery_moves_each_send_by_key_or_message_id(
     # k: done, resolved through its callback key; m: done, no callback (message
     # id only); d: in doubt, no message id yet; wamid.X: not a send of ours.
     await state_store.begin_sends([send("k"), send("m"), send("d", owner="crashed")])
-    await state_store.finish_send("k", "sent", "wamid.K", b"", 20.0)
-    await state_store.finish_send("m", "sent", "wamid.M", b"", 20.0)
+    await state_store.finish_send("k", "me", "sent", "wamid.K", b"", 20.0)
+    await state_store.finish_send("m", "me", "sent", "wamid.M", b"", 20.0)
     statuses = [
         StatusRecord("wamid.K", "read", 102, "pn"),
         StatusRecord("wamid.K", "delivered", 101, "pn"),
@@ -547,8 +552,8 @@ async def test_purge_drops_old_finished_sends_and_keeps_open_ones(state_store: S
     await state_store.begin_sends(
         [send("old-done", created_at=1.0), send("old-open", created_at=1.0), send("new")]
     )
-    await state_store.finish_send("old-done", "sent", "w", b"", 2.0)
-    await state_store.finish_send("new", "sent", "w2", b"", 2.0)
+    await state_store.finish_send("old-done", "me", "sent", "w", b"", 2.0)
+    await state_store.finish_send("new", "me", "sent", "w2", b"", 2.0)
     assert await state_store.purge_sends(older_than=5.0) == 1
     assert await state_store.get_send("old-done") is None
     assert await state_store.get_send("old-open") is not None
@@ -576,23 +581,131 @@ async def test_enqueue_stores_queued_records_idempotently(state_store: StateStor
     assert await state_store.enqueue([send("q1"), send("q2")]) == [None, None]
     again = await state_store.enqueue([send("q1", fingerprint="other")])
     assert again == [send("q1", state=SendState.QUEUED)]
-    await state_store.mark_in_flight(["q2"], owner="worker", now=11.0)
-    q2 = await state_store.get_send("q2")
+    [claimed] = await state_store.claim_queued("worker", limit=1, now=11.0)
+    q2 = await state_store.get_send(claimed.key)
     assert q2 is not None
-    assert (q2.state, q2.owner, q2.updated_at) == (SendState.IN_FLIGHT, "worker", 11.0)
+    assert (q2.state, q2.owner, q2.updated_at) == (SendState.RESERVED, "worker", 11.0)
 
 
 async def test_claim_queued_takes_the_oldest_first(state_store: StateStore) -> None:
     await state_store.enqueue([send(f"q{i}", created_at=float(10 - i)) for i in range(4)])
     claimed = await state_store.claim_queued("w", limit=2, now=50.0)
     assert [s.key for s in claimed] == ["q3", "q2"]
-    assert all(s.state is SendState.IN_FLIGHT and s.owner == "w" for s in claimed)
+    assert all(s.state is SendState.RESERVED and s.owner == "w" for s in claimed)
     assert [s.key for s in await state_store.claim_queued("w", 10, 51.0)] == ["q1", "q0"]
     assert await state_store.claim_queued("w", 10, 52.0) == []
 
 
+async def test_a_reserved_record_is_claimed_again_only_after_its_owners_lease_lapsed(
+    state_store: StateStore,
+) -> None:
+    await state_store.enqueue([send("q")])
+    await state_store.renew_lease("a", expires_at=NOW + 30)
+    assert [s.key for s in await state_store.claim_queued("a", 10, NOW)] == ["q"]
+    assert await state_store.claim_queued("b", 10, NOW + 29) == []  # a is alive
+    [taken] = await state_store.claim_queued("b", 10, NOW + 31)  # a's lease lapsed
+    assert (taken.key, taken.state, taken.owner) == ("q", SendState.RESERVED, "b")
+    # The old owner cannot start it any more; the new one can.
+    assert await state_store.start_send("q", "a", "sup", b"R", NOW + 32) is StartVerdict.LOST
+    assert await state_store.start_send("q", "b", "sup", b"R", NOW + 32) is StartVerdict.GO
+    started = await state_store.get_send("q")
+    assert started is not None and (started.state, started.owner) == (SendState.IN_FLIGHT, "b")
+    # In flight: never claimed again, whatever the lease.
+    await state_store.release_lease("b")
+    assert await state_store.claim_queued("c", 10, NOW + 40) == []
+
+
+async def test_start_send_refuses_a_suppressed_recipient_and_stores_the_refusal(
+    state_store: StateStore,
+) -> None:
+    await state_store.enqueue([send("q", category="MARKETING"), send("u")])
+    await state_store.claim_queued("w", 10, NOW)
+    await state_store.suppress("sup", ["MARKETING"], NOW)
+    assert await state_store.start_send("q", "w", "sup", b"R", NOW) is StartVerdict.SUPPRESSED
+    assert await state_store.start_send("u", "w", "sup", b"R", NOW) is StartVerdict.GO
+    refused = await state_store.get_send("q")
+    assert refused is not None
+    assert (refused.state, refused.outcome, refused.response) == (
+        SendState.DONE,
+        OUTCOME_REJECTED,
+        b"R",
+    )
+    assert await state_store.start_send("q", "w", "sup", b"R", NOW) is StartVerdict.LOST
+
+
+async def test_begin_send_refuses_a_suppressed_recipient_and_stores_the_refusal(
+    state_store: StateStore,
+) -> None:
+    await state_store.suppress("sup", ["UTILITY"], NOW)
+    refused = await state_store.begin_send(send("k"), "sup", b"R")
+    assert refused is not None
+    assert (refused.state, refused.outcome, refused.response) == (
+        SendState.DONE,
+        OUTCOME_REJECTED,
+        b"R",
+    )
+    assert await state_store.get_send("k") == refused
+    assert await state_store.begin_send(send("k"), "sup", b"R") == refused  # a repeat: stored
+    assert await state_store.begin_send(send("m", category="MARKETING"), "sup", b"R") is None
+    assert await state_store.begin_send(send("other"), "sup-2", b"R") is None
+
+
+async def test_a_live_owners_send_is_in_doubt_only_once_its_lease_lapsed(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_sends([send("a", owner="live"), send("b", owner="gone")])
+    await state_store.renew_lease("live", expires_at=NOW + 30)
+    await state_store.renew_lease("gone", expires_at=NOW + 30)
+    await state_store.release_lease("gone")  # a clean shutdown: in doubt at once
+    assert [s.key for s in await state_store.list_in_doubt("me", 10, now=NOW)] == ["b"]
+    assert not await state_store.resolve_in_doubt("a", "me", "failed", "", b"F", now=NOW)
+    assert await state_store.lease_expiry("live") == NOW + 30
+    assert await state_store.lease_expiry("gone") is None
+    await state_store.renew_lease("live", expires_at=NOW + 60)  # a heartbeat
+    assert [s.key for s in await state_store.list_in_doubt("me", 10, now=NOW + 59)] == ["b"]
+    lapsed = NOW + 61
+    assert [s.key for s in await state_store.list_in_doubt("me", 10, now=lapsed)] == ["a", "b"]
+    assert await state_store.resolve_in_doubt("a", "me", "failed", "", b"F", now=lapsed)
+
+
+async def test_finish_send_writes_only_under_its_owner_and_never_over_a_resolution(
+    state_store: StateStore,
+) -> None:
+    await state_store.begin_sends([send("cb"), send("review", owner="gone"), send("mine")])
+    assert await state_store.resolve_by_callback("cb", "wamid.CB", "sent", now=20.0)
+    assert not await state_store.finish_send("cb", "me", "failed", "", b"F", 21.0)
+    assert await state_store.resolve_in_doubt("review", "me", "failed", "", b"N", now=20.0)
+    assert not await state_store.finish_send("review", "gone", "sent", "wamid.R", b"S", 21.0)
+    assert not await state_store.finish_send("mine", "someone-else", "sent", "w", b"", 21.0)
+    got = {k: await state_store.get_send(k) for k in ("cb", "review", "mine")}
+    assert {k: (r.state, r.outcome) for k, r in got.items() if r} == {
+        "cb": (SendState.DONE, OUTCOME_SENT),
+        "review": (SendState.DONE, "failed"),
+        "mine": (SendState.IN_FLIGHT, ""),
+    }
+    assert await state_store.finish_send("mine", "me", "sent", "w", b"", 21.0)
+
+
+async def test_a_cut_off_send_is_released_or_handed_over_as_in_doubt(
+    state_store: StateStore,
+) -> None:
+    await state_store.renew_lease("me", expires_at=NOW + 30)
+    await state_store.begin_sends([send("unsent", request_ct=b""), send("cut", request_ct=b"")])
+    await state_store.enqueue([send("queued")])
+    await state_store.claim_queued("me", 10, NOW)
+    for key in ("unsent", "queued"):  # Graph never called
+        await state_store.release_send(key, "me")
+    assert await state_store.get_send("unsent") is None  # a repeat sends afresh
+    back = await state_store.get_send("queued")
+    assert back is not None and (back.state, back.owner) == (SendState.QUEUED, "")
+    await state_store.abandon_send("cut", "me", NOW)  # Graph call cut off: maybe sent
+    assert [s.key for s in await state_store.list_in_doubt("me", 10, now=NOW)] == ["cut"]
+
+
 async def test_concurrent_claimers_get_disjoint_sets(state_store: StateStore) -> None:
     await state_store.enqueue([send(f"q{i:02}", created_at=float(i)) for i in range(20)])
+    for i in range(8):  # live claimers: none takes over another's reservation
+        await state_store.renew_lease(f"w{i}", expires_at=NOW)
     batches = await asyncio.gather(
         *(state_store.claim_queued(f"w{i}", limit=3, now=1.0) for i in range(8))
     )
@@ -805,10 +918,12 @@ async def test_a_database_at_schema_version_1_migrates_to_the_latest(
     s = await new_subject(state_backend.store)
     # Back to what release 1 left behind: no operations table, suppression
     # entries that do not say who made them, no index of sends held in doubt,
-    # version 1.
+    # no leases, version 1.
     await state_backend.raw("DROP TABLE operations", [])
     await state_backend.raw("ALTER TABLE suppression DROP COLUMN by_user", [])
     await state_backend.raw("DROP INDEX sends_in_doubt", [])
+    await state_backend.raw("DROP TABLE owner_leases", [])
+    await state_backend.raw("DROP INDEX sends_reserved", [])
     await state_backend.raw(
         "INSERT INTO suppression (suppression_index, category, created_at) VALUES (?, ?, ?)",
         ["sup", "MARKETING", 1.0],
@@ -822,6 +937,7 @@ async def test_a_database_at_schema_version_1_migrates_to_the_latest(
     # An entry from before the migration counts as the user's: a grant stays proof only.
     await reopened.append_consent(consent(s.id, GRANT, 2.0), "sup", lift_suppression=True)
     assert (await reopened.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
+    await reopened.renew_lease("o", expires_at=1.0)
 
 
 # --------------------------------------------------------------------------- subjects' data
@@ -901,6 +1017,8 @@ async def test_replicas_on_one_database_serialise_their_writes(
     begun = await asyncio.gather(*(stores[i % 3].begin_send(send("k")) for i in range(9)))
     assert begun.count(None) == 1
     await stores[0].enqueue([send(f"q{i:02}", created_at=float(i)) for i in range(30)])
+    for i in range(9):
+        await stores[i % 3].renew_lease(f"w{i}", expires_at=NOW)
     batches = await asyncio.gather(
         *(stores[i % 3].claim_queued(f"w{i}", limit=4, now=1.0) for i in range(9))
     )

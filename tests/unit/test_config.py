@@ -227,3 +227,13 @@ def test_prod_accepts_a_complete_configuration() -> None:
 def test_quota_fail_mode_defaults_closed_in_prod_open_in_dev() -> None:
     assert load_settings(environ=PROD_OK).effective_quota_fail_mode == "closed"
     assert load_settings(environ={}).effective_quota_fail_mode == "open"
+
+
+def test_the_owner_heartbeat_must_beat_within_the_lease() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"WA_SIDECAR_OWNER_LEASE_TTL": "3"})  # heartbeat 10 s
+    assert err.value.setting == "WA_SIDECAR_OWNER_HEARTBEAT_INTERVAL"
+    s = load_settings(
+        environ={"WA_SIDECAR_OWNER_LEASE_TTL": "3", "WA_SIDECAR_OWNER_HEARTBEAT_INTERVAL": "1"}
+    )
+    assert (s.owner_lease_ttl, s.owner_heartbeat_interval) == (3.0, 1.0)

@@ -164,7 +164,7 @@ async def test_a_maybe_sent_attempt_is_made_once_and_held_in_doubt(
     assert record.request_ct == b""  # no resend asked for: nothing kept
     assert await stores.state.list_dead_letters(10) == []
     # The process that made the call is alive, and still the send is in doubt.
-    listed = await stores.state.list_in_doubt(w.sender.owner, 10)
+    listed = await stores.state.list_in_doubt(w.sender.owner, 10, now=w.clock())
     assert [r.key for r in listed] == ["k1"]
     again = await w.sender.send(command("k1"))
     assert again.outcome is Outcome.IN_DOUBT and len(w.graph.calls) == 1
@@ -286,7 +286,7 @@ async def test_a_status_webhook_that_came_first_is_the_answer(stores: Stores) ->
     w = await make_world(stores, ScriptedGraph(status_arrives, network_error("timeout")))
     result = await w.sender.send(command("k1"))
     assert (result.outcome, result.message_id) == (Outcome.SENT, "wamid.W")
-    assert await stores.state.list_in_doubt("someone", 10) == []
+    assert await stores.state.list_in_doubt("someone", 10, now=0.0) == []
 
 
 async def test_an_opt_out_since_the_first_attempt_stops_the_resend(stores: Stores) -> None:
@@ -302,4 +302,4 @@ async def test_an_opt_out_since_the_first_attempt_stops_the_resend(stores: Store
     assert len(graph.calls) == 1  # the user said stop: not sent again
     held = await stores.state.get_send("k1")
     assert held is not None and (held.state, held.request_ct) == (SendState.IN_DOUBT, b"")
-    assert [r.key for r in await stores.state.list_in_doubt("anyone", 10)] == ["k1"]
+    assert [r.key for r in await stores.state.list_in_doubt("anyone", 10, now=w.clock())] == ["k1"]
