@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import IdempotencyConflict, SidecarError, StoreUnavailable
@@ -36,7 +37,7 @@ from sidecar.service.campaign import CampaignSettings
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
 from sidecar.service.send import Sender, stored_result
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.stores.base import SendRecord, SendState, StateStore
+from sidecar.stores.base import OutboxStore, SendRecord, SendState, SendStore
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,17 @@ class SendStatus:
     delivery_status: str
 
 
+class OutboxState(OutboxStore, SendStore, Protocol):
+    """The state roles of the outbox: the queue and the send records it becomes."""
+
+
 class Outbox:
     """Accepts commands durably and reads back their state."""
 
     def __init__(
         self,
         sender: Sender,
-        state: StateStore,
+        state: OutboxState,
         directory: SubjectDirectory,
         cipher: FieldCipher,
         clock: Callable[[], float] = time.time,
