@@ -12,7 +12,7 @@ Repeats return the stored outcome; concurrent repeats in one process share
 one Graph call; a record left IN_FLIGHT by a crashed incarnation answers
 OUTCOME_IN_DOUBT and is never resent blindly.
 
-    sender = Sender(deps, SendSettings.from_settings(settings))
+    sender = Sender(deps, send_settings)   # both built by ``sidecar/app.py``
     result = await sender.send(command)
 """
 
@@ -28,9 +28,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from sidecar.config import Settings
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import IdempotencyConflict, StoreUnavailable
 from sidecar.policy.consent import ConsentRules, decide_category, decide_consent, decide_window
@@ -50,12 +49,14 @@ from sidecar.service.subjects import Indexes, SubjectDirectory
 from sidecar.service.validator import NumberValidator
 from sidecar.stores.base import (
     ConsentSnapshot,
+    ConsentStore,
     DeadLetterRecord,
-    QuotaStore,
+    DeadLetterStore,
     SendRecord,
     SendState,
-    StateStore,
+    SendStore,
     Subject,
+    WindowStore,
 )
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, recording, tracer
@@ -73,7 +74,7 @@ OptOutHook = Callable[[str, str, str], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class SendSettings:
-    """The sending knobs, taken from ``Settings`` once."""
+    """The sending knobs (``sidecar/service_settings.py`` reads them from ``Settings``)."""
 
     rate: float
     burst: float
@@ -88,35 +89,16 @@ class SendSettings:
     fail_open_fraction: float = 0.25  # share of each rate/burst/cap the fallback allows
     quota_shadow: bool = False  # quota refusals are counted, not enforced
 
-    @classmethod
-    def from_settings(cls, s: Settings) -> SendSettings:
-        return cls(
-            rate=s.send_rate,
-            burst=s.effective_send_burst,
-            max_wait=s.send_max_wait,
-            pair_rate=1.0 / s.pair_interval,
-            pair_burst=float(s.pair_burst),
-            window_seconds=s.service_window_hours * 3600.0,
-            rules=ConsentRules(
-                require_authentication=s.require_consent_authentication,
-                require_service=s.require_consent_service,
-            ),
-            retry=RetryPolicy(
-                max_retries=s.retry_max,
-                base_delay=s.retry_base_delay,
-                max_delay=s.retry_max_delay,
-            ),
-            messaging_limit=s.messaging_limit,
-            quota_fail_open=s.effective_quota_fail_mode == "open",
-            fail_open_fraction=s.quota_fail_open_fraction,
-            quota_shadow=s.quota_shadow_mode,
-        )
+
+class SendPathState(SendStore, ConsentStore, WindowStore, DeadLetterStore, Protocol):
+    """The state roles a send reads and writes: its record, consent, the
+    service window and dead letters."""
 
 
 @dataclass(slots=True)
 class SendDeps:
-    state: StateStore
-    quota: QuotaStore
+    state: SendPathState
+    quota: QuotaGate
     directory: SubjectDirectory
     graph: MessageSender
     tokens: TokenManager
@@ -148,7 +130,7 @@ class Sender:
         self.owner = uuid.uuid4().hex
         self._inflight: dict[str, tuple[str, asyncio.Future[SendResult]]] = {}
         self._pair_failures: dict[str, int] = {}
-        self.quota = QuotaGate(deps.quota, deps.metrics, settings, clock=clock, sleep=sleep)
+        self.quota = deps.quota
 
     # ------------------------------------------------------------------ decisions
 
