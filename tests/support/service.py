@@ -33,7 +33,7 @@ from sidecar.service.outbox import Outbox
 from sidecar.service.pacing import QuotaGate
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.service.webhooks import WebhookDeps, WebhookHandler
+from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
 from sidecar.service_settings import send_settings, webhook_settings
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.stores.sqlite import SqliteStateStore
@@ -227,7 +227,7 @@ class Rig:
             sleep=self.clock.sleep,
         )
 
-    def webhooks(self, **settings: Any) -> WebhookHandler:
+    def webhooks(self, *, limiter: RateLimiter | None = None, **settings: Any) -> WebhookHandler:
         base = webhook_settings(Settings())
         return WebhookHandler(
             WebhookDeps(
@@ -240,6 +240,7 @@ class Rig:
                 matcher=OptOutMatcher(),
                 metrics=self.metrics,
                 event_key_secret=self.keyring.index_subkey(b"test/event-keys"),
+                limiter=limiter,
             ),
             dataclasses.replace(base, **settings),
             clock=self.clock,
