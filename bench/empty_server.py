@@ -135,7 +135,7 @@ async def serve(port: int, verify: str, db: Path | None) -> None:
 
 
 async def _serve(port: int, verify: verify_pb2_grpc.VerifyServiceServicer) -> None:
-    # The sidecar's transport options (sidecar.app._grpc_options).
+    # The sidecar's transport options (sidecar.api.server._grpc_options).
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", 8 * 1024 * 1024),

@@ -1,7 +1,7 @@
-"""The composition root: settings → telemetry → stores → Graph client →
+"""The composition root: settings → telemetry → keys → stores → Graph client →
 services → servicers → servers; signals and graceful drain.
 
-Everything concrete is chosen here (and URL schemes only in
+Everything concrete is chosen here (store URL schemes only in
 ``stores/factory.py``); every other module receives its dependencies.
 
     exit_code = asyncio.run(serve(load_settings()))
@@ -14,43 +14,27 @@ import contextlib
 import dataclasses
 import gc
 import logging
-import os
 import signal
-import stat
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import grpc
-from aiohttp import web
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sidecar import __version__
-from sidecar.api._gen.wasidecar.v1 import (
-    consent_pb2,
-    consent_pb2_grpc,
-    send_pb2,
-    send_pb2_grpc,
-    verify_pb2,
-    verify_pb2_grpc,
-)
 from sidecar.api.access import AccessControl, CallerAccess
+from sidecar.api.admin import Ingress, admin_server
 from sidecar.api.consent import ConsentServicer
-from sidecar.api.health import HealthService
-from sidecar.api.ingress import add_ingress_routes
 from sidecar.api.interceptors import ServerTelemetry
 from sidecar.api.send import SendServicer
+from sidecar.api.server import GrpcServers, Servicers
 from sidecar.api.verify import VerifyServicer
 from sidecar.config import Settings
 from sidecar.crypto.blind_index import BlindIndexer
 from sidecar.crypto.fields import FieldCipher
 from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
-from sidecar.errors import ConfigError
+from sidecar.devkey import load_keyring
 from sidecar.policy.access import Principal, Role
 from sidecar.policy.buttons import ButtonRules
 from sidecar.policy.inbound import InboundRules
@@ -58,25 +42,28 @@ from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
-from sidecar.service.campaign import Campaign, CampaignSettings
+from sidecar.service.campaign import Campaign
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
 from sidecar.service.leases import OwnerLease
 from sidecar.service.maintenance import Retention
 from sidecar.service.operations import Operations
 from sidecar.service.outbox import Dispatcher, Outbox
+from sidecar.service.pacing import QuotaGate
 from sidecar.service.resend import Resender
 from sidecar.service.review import Review
-from sidecar.service.send import SendDeps, Sender, SendSettings
+from sidecar.service.send import SendDeps, Sender
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.service.validator import NumberValidator
-from sidecar.service.webhooks import (
-    RateLimiter,
-    WebhookDeps,
-    WebhookHandler,
-    WebhookSettings,
+from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
+from sidecar.service_settings import (
+    campaign_settings,
+    send_settings,
+    webhook_rate_limit,
+    webhook_settings,
 )
-from sidecar.stores.factory import Stores, open_stores, webhook_limit_storage
+from sidecar.stores.factory import Stores, open_stores
+from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.probes import watch_stores
 from sidecar.telemetry.setup import Tracing, setup_tracing
@@ -85,40 +72,8 @@ from sidecar.whatsapp.tokens import TokenManager
 
 log = logging.getLogger(__name__)
 
-STORE_COMPONENTS = ("wasidecar.store.state", "wasidecar.store.quota")
-SERVICE_NAMES = (
-    send_pb2.DESCRIPTOR.services_by_name["SendService"].full_name,
-    verify_pb2.DESCRIPTOR.services_by_name["VerifyService"].full_name,
-    consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
-)
 _FINGERPRINT_LABEL = b"wa-sidecar/v1/idempotency-fingerprint"
 _EVENT_KEY_LABEL = b"wa-sidecar/v1/webhook-event-keys"
-
-
-def load_keyring(settings: Settings, *, generate: bool = True) -> Keyring:
-    """The configured key, or in dev a key kept beside the SQLite file
-    (generated on first start; offline tools pass ``generate=False``)."""
-    if settings.encryption_key:
-        return Keyring.parse(settings.encryption_key.reveal())
-    if not settings.state_url.startswith("sqlite:///"):
-        raise ConfigError(
-            "WA_SIDECAR_ENCRYPTION_KEY", "required unless the state is a local SQLite file"
-        )
-    path = Path(settings.state_url.removeprefix("sqlite:///") + ".key")
-    if not path.exists() and not generate:
-        raise ConfigError(
-            "WA_SIDECAR_ENCRYPTION_KEY", f"not set, and no development key file at {path}"
-        )
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-        with os.fdopen(fd, "w") as f:
-            f.write(Keyring.generate())
-        log.warning(
-            "generated a development encryption key beside the SQLite state",
-            extra={"event": "dev_key_generated", "path": str(path)},
-        )
-    return Keyring.parse(path.read_text().strip())
 
 
 @dataclass
@@ -134,7 +89,7 @@ class Runtime:
     webhooks: WebhookHandler
     consent: ConsentManager
     events: EventHub
-    servicers: tuple[Any, ...]
+    servicers: Servicers
     outbox: Outbox
     dispatcher: Dispatcher | None  # None: this replica leaves dispatch to others
     retention: Retention
@@ -144,7 +99,6 @@ class Runtime:
 
     async def close(self) -> None:
         await self.session.close()
-        await self.webhooks.close()
         await self.stores.close()
 
 
@@ -162,6 +116,91 @@ async def build_runtime(settings: Settings) -> Runtime:
         timeout=session_timeout(settings.graph_timeout),
         skip_auto_headers=("User-Agent",),
     )
+    tokens, graph = _graph(settings, session)
+    state = stores.state
+    directory = SubjectDirectory(
+        state, BlindIndexer(keyring, bits=settings.blind_index_bits), SubjectKeys(keyring)
+    )
+    consent = ConsentManager(state, directory, metrics)
+    webhooks = _webhooks(settings, stores, keyring, directory, consent, metrics)
+    cipher = FieldCipher(keyring)
+    sending = send_settings(settings)
+    # Fail mode open: while the quota store is down, this process's own buckets.
+    quota = QuotaGate(stores.quota, metrics, sending, fallback=MemoryQuotaStore())
+    metrics.watch_send_rates(quota.current_rates)
+    sender = Sender(
+        SendDeps(
+            state=state,
+            quota=quota,
+            directory=directory,
+            graph=graph,
+            tokens=tokens,
+            cipher=cipher,
+            metrics=metrics,
+            fingerprint_key=keyring.index_subkey(_FINGERPRINT_LABEL),
+            validator=_validator(settings, session),
+        ),
+        sending,
+        on_opt_out=webhooks.opt_out_from_graph,
+    )
+    pacing = campaign_settings(settings)
+    outbox = Outbox(sender, state, directory, cipher)
+    # Four-eyes operations need principals: without caller auth there are none.
+    operations = (
+        Operations(state, consent, cipher, ttl=settings.approval_ttl)
+        if access is not None
+        else None
+    )
+    events = EventHub()
+    servicers = Servicers(
+        send=SendServicer(
+            sender,
+            Campaign(sender, pacing),
+            outbox,
+            Review(sender, state, cipher),
+            settings.phone_number_id,
+        ),
+        verify=VerifyServicer(
+            webhooks, settings.verify_token.reveal(), events if settings.webhook_ingress else None
+        ),
+        consent=ConsentServicer(consent, operations),
+    )
+    return Runtime(
+        settings=settings,
+        stores=stores,
+        session=session,
+        metrics=metrics,
+        tokens=tokens,
+        sender=sender,
+        webhooks=webhooks,
+        consent=consent,
+        events=events,
+        servicers=servicers,
+        outbox=outbox,
+        dispatcher=Dispatcher(outbox, pacing) if settings.outbox_dispatch else None,
+        retention=Retention(
+            state,
+            state,
+            stores.dedup,
+            retention_days=settings.retention_days,
+            interval=settings.retention_interval,
+        ),
+        access=access,
+        resender=(
+            Resender(sender, state, cipher, after=settings.ambiguous_resend_after)
+            if settings.ambiguous_resend_after > 0
+            else None
+        ),
+        lease=OwnerLease(
+            state,
+            sender.owner,
+            ttl=settings.owner_lease_ttl,
+            interval=settings.owner_heartbeat_interval,
+        ),
+    )
+
+
+def _graph(settings: Settings, session: aiohttp.ClientSession) -> tuple[TokenManager, GraphClient]:
     secrets = settings.app_secrets
     tokens = TokenManager(
         settings.access_token.reveal(),
@@ -176,101 +215,33 @@ async def build_runtime(settings: Settings) -> Runtime:
         tokens=tokens,
     )
     tokens.bind(graph)
-    directory = SubjectDirectory(
-        stores.state, BlindIndexer(keyring, bits=settings.blind_index_bits), SubjectKeys(keyring)
-    )
-    consent = ConsentManager(stores.state, directory, metrics)
-    limiter = None
-    if settings.webhook_rate_limit:
-        limiter = RateLimiter(
-            webhook_limit_storage(settings.quota_url, settings.quota_key_prefix),
-            settings.webhook_rate_limit,
-        )
-    webhooks = WebhookHandler(
+    return tokens, graph
+
+
+def _webhooks(
+    settings: Settings,
+    stores: Stores,
+    keyring: Keyring,
+    directory: SubjectDirectory,
+    consent: ConsentManager,
+    metrics: Metrics,
+) -> WebhookHandler:
+    window = webhook_rate_limit(settings)
+    return WebhookHandler(
         WebhookDeps(
             state=stores.state,
             dedup=stores.dedup,
             directory=directory,
             consent=consent,
-            verifier=SignatureVerifier(secrets),
+            verifier=SignatureVerifier(settings.app_secrets),
             source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
             rules=_inbound_rules(settings),
             metrics=metrics,
             event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
-            limiter=limiter,
+            # Kept in the quota store: shared by the replicas when it is.
+            limiter=RateLimiter(stores.quota, *window) if window else None,
         ),
-        WebhookSettings.from_settings(settings),
-    )
-    cipher = FieldCipher(keyring)
-    sender = Sender(
-        SendDeps(
-            state=stores.state,
-            quota=stores.quota,
-            directory=directory,
-            graph=graph,
-            tokens=tokens,
-            cipher=cipher,
-            metrics=metrics,
-            fingerprint_key=keyring.index_subkey(_FINGERPRINT_LABEL),
-            validator=_validator(settings, session),
-        ),
-        SendSettings.from_settings(settings),
-        on_opt_out=webhooks.opt_out_from_graph,
-    )
-    pacing = CampaignSettings(
-        settings.batch_chunk_size, settings.batch_chunk_interval, settings.batch_max_in_flight
-    )
-    campaign = Campaign(sender, pacing)
-    outbox = Outbox(sender, stores.state, directory, cipher)
-    dispatcher = Dispatcher(outbox, pacing) if settings.outbox_dispatch else None
-    resender = (
-        Resender(sender, stores.state, cipher, after=settings.ambiguous_resend_after)
-        if settings.ambiguous_resend_after > 0
-        else None
-    )
-    retention = Retention(
-        stores.state,
-        stores.dedup,
-        retention_days=settings.retention_days,
-        interval=settings.retention_interval,
-    )
-    events = EventHub()
-    servicers = (
-        SendServicer(
-            sender, campaign, outbox, Review(sender, stores.state, cipher), settings.phone_number_id
-        ),
-        VerifyServicer(
-            webhooks, settings.verify_token.reveal(), events if settings.webhook_ingress else None
-        ),
-        ConsentServicer(
-            consent,
-            Operations(stores.state, consent, cipher, ttl=settings.approval_ttl)
-            if access is not None
-            else None,
-        ),
-    )
-    return Runtime(
-        settings,
-        stores,
-        session,
-        metrics,
-        tokens,
-        sender,
-        webhooks,
-        consent,
-        events,
-        servicers,
-        outbox,
-        dispatcher,
-        retention,
-        access,
-        resender,
-        OwnerLease(
-            stores.state,
-            sender.owner,
-            ttl=settings.owner_lease_ttl,
-            interval=settings.owner_heartbeat_interval,
-        ),
+        webhook_settings(settings),
     )
 
 
@@ -290,88 +261,11 @@ def _validator(settings: Settings, session: aiohttp.ClientSession) -> NumberVali
     return NumberValidator(
         session,
         settings.number_validator_url,
+        MemoryQuotaStore(),  # its qps is this process's
         qps=settings.number_validator_qps,
         cache_ttl=settings.number_validator_cache_ttl,
         timeout=settings.number_validator_timeout,
     )
-
-
-def _grpc_options(settings: Settings) -> list[tuple[str, int]]:
-    # The webhook size cap must decide (REJECTION_TOO_LARGE), not the transport.
-    receive = max(2 * settings.webhook_max_body, 8 * 1024 * 1024)
-    return [
-        ("grpc.max_receive_message_length", receive),
-        ("grpc.so_reuseport", 0),  # a port clash must fail, not share silently
-    ]
-
-
-def _bind(server: grpc.aio.Server, addr: str, setting: str) -> int:
-    try:
-        port: int = server.add_insecure_port(addr)
-    except RuntimeError:
-        port = 0
-    if port == 0 and not addr.endswith(":0"):
-        raise ConfigError(setting, f"cannot listen on {addr} (in use or not a local address)")
-    return port
-
-
-@contextlib.asynccontextmanager
-async def _admin_server(runtime: Runtime, ready: asyncio.Event) -> AsyncIterator[web.AppRunner]:
-    async def healthz(_: web.Request) -> web.Response:
-        return web.Response(text="ok\n")
-
-    async def readyz(_: web.Request) -> web.Response:
-        if not ready.is_set():
-            return web.Response(status=503, text="starting or draining\n")
-        return web.Response(text="ready\n")
-
-    async def metrics(_: web.Request) -> web.Response:
-        body = generate_latest(runtime.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    app = web.Application(client_max_size=runtime.settings.webhook_max_body + 1)
-    app.add_routes(
-        [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)]
-    )
-    if runtime.settings.webhook_ingress:
-        add_ingress_routes(
-            app,
-            runtime.webhooks,
-            runtime.events,
-            verify_token=runtime.settings.verify_token.reveal(),
-            max_body=runtime.settings.webhook_max_body,
-        )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    host, _, port = runtime.settings.admin_addr.rpartition(":")
-    site = web.TCPSite(runner, host.strip("[]"), int(port))
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise ConfigError(
-            "WA_SIDECAR_ADMIN_ADDR",
-            f"cannot listen on {runtime.settings.admin_addr}: {exc.strerror}",
-        ) from None
-    try:
-        yield runner
-    finally:
-        await runner.cleanup()
-
-
-def _status(serving: bool) -> Any:
-    return (
-        health_pb2.HealthCheckResponse.SERVING
-        if serving
-        else health_pb2.HealthCheckResponse.NOT_SERVING
-    )
-
-
-@contextlib.asynccontextmanager
-async def _admin_server_and_lease(runtime: Runtime, ready: asyncio.Event) -> AsyncIterator[None]:
-    """The admin HTTP server, then the owner lease (released before the server stops)."""
-    async with _admin_server(runtime, ready), _owner_lease(runtime):
-        yield
 
 
 @contextlib.asynccontextmanager
@@ -394,27 +288,18 @@ async def _owner_lease(runtime: Runtime) -> AsyncIterator[None]:
         await lease.release()
 
 
-async def _set_health(servicer: HealthService, serving: bool) -> None:
-    for name in ("", *SERVICE_NAMES, *STORE_COMPONENTS):
-        await servicer.set(name, _status(serving))
-
-
 def _start_workers(
-    runtime: Runtime, stop: asyncio.Event, health_servicer: HealthService
+    runtime: Runtime, stop: asyncio.Event, servers: GrpcServers
 ) -> list[asyncio.Task[None]]:
     """Background work beside the RPCs: retention, store probes (gauge and
     the ``wasidecar.store.*`` health components), and outbox dispatch unless
     another replica does it. Each ends on its own once ``stop`` is set."""
-
-    async def store_health(name: str, up: bool) -> None:
-        await health_servicer.set(f"wasidecar.store.{name}", _status(up))
-
     workers = [asyncio.create_task(runtime.retention.run(stop))]
     if runtime.access is not None:
         workers.append(asyncio.create_task(runtime.access.watch(stop)))
     pings = {"state": runtime.stores.state.ping, "quota": runtime.stores.quota.ping}
     workers.append(
-        asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=store_health))
+        asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=servers.set_store))
     )
     if runtime.resender is not None:
         workers.append(asyncio.create_task(runtime.resender.run(stop)))
@@ -435,23 +320,20 @@ async def _tracing(settings: Settings) -> AsyncIterator[Tracing]:
         await asyncio.to_thread(tracing.shutdown, 5.0)
 
 
-def _instrument(runtime: Runtime, tracing: Tracing) -> ServerTelemetry:
-    """Scrape-time gauges, and the interceptor giving every RPC a span and a duration."""
-    runtime.metrics.watch_send_rates(runtime.sender.quota.current_rates)
-    host, _, port = runtime.settings.grpc_addr.rpartition(":")
-    return ServerTelemetry(
-        runtime.metrics,
-        tracing=tracing.enabled,
-        server_address=host.strip("[]"),
-        server_port=int(port) if port.isdigit() else 0,
-        request_log_sample=runtime.settings.request_log_sample,
-    )
-
-
 def _interceptors(runtime: Runtime, tracing: Tracing) -> list[Any]:
     """Telemetry outermost (refused calls are traced, measured and logged
-    too), then caller access when an auth file is configured."""
-    interceptors: list[Any] = [_instrument(runtime, tracing)]
+    too): a span and a duration per RPC; then caller access when an auth
+    file is configured."""
+    host, _, port = runtime.settings.grpc_addr.rpartition(":")
+    interceptors: list[Any] = [
+        ServerTelemetry(
+            runtime.metrics,
+            tracing=tracing.enabled,
+            server_address=host.strip("[]"),
+            server_port=int(port) if port.isdigit() else 0,
+            request_log_sample=runtime.settings.request_log_sample,
+        )
+    ]
     if runtime.access is not None:
         consent = runtime.consent
 
@@ -495,31 +377,29 @@ async def serve(
         runtime = await build_runtime(settings)
         stack.push_async_callback(runtime.close)
         ready = asyncio.Event()
-        health_servicer = HealthService()
-        await _set_health(health_servicer, False)
-        server = grpc.aio.server(
-            options=_grpc_options(settings), interceptors=_interceptors(runtime, tracing)
+        servers = GrpcServers(
+            runtime.servicers,
+            _interceptors(runtime, tracing),
+            grpc_addr=settings.grpc_addr,
+            health_addr=settings.health_addr,
+            max_body=settings.webhook_max_body,
         )
-        send_pb2_grpc.add_SendServiceServicer_to_server(runtime.servicers[0], server)
-        verify_pb2_grpc.add_VerifyServiceServicer_to_server(runtime.servicers[1], server)
-        consent_pb2_grpc.add_ConsentServiceServicer_to_server(runtime.servicers[2], server)
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        await servers.set_serving(False)
+        ingress = Ingress(runtime.webhooks, runtime.events, settings.verify_token.reveal())
+        await stack.enter_async_context(
+            admin_server(
+                settings.admin_addr,
+                runtime.metrics,
+                ready,
+                max_body=settings.webhook_max_body,
+                ingress=ingress if settings.webhook_ingress else None,
+            )
         )
-        grpc_port = _bind(server, settings.grpc_addr, "WA_SIDECAR_GRPC_ADDR")
-        health_server = None
-        if settings.health_addr:
-            health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
-            _bind(health_server, settings.health_addr, "WA_SIDECAR_HEALTH_ADDR")
-        await stack.enter_async_context(_admin_server_and_lease(runtime, ready))
-        await server.start()
-        if health_server is not None:
-            await health_server.start()
+        await stack.enter_async_context(_owner_lease(runtime))
+        await servers.start()
         refresher = asyncio.create_task(runtime.tokens.run(stop))
-        workers = _start_workers(runtime, stop, health_servicer)
-        await _set_health(health_servicer, True)
+        workers = _start_workers(runtime, stop, servers)
+        await servers.set_serving(True)
         ready.set()
         if own_process:
             # Start-up objects (modules, stubs, settings, pools) live as long
@@ -533,7 +413,7 @@ async def serve(
             extra={
                 "event": "serving",
                 "version": __version__,
-                "grpc_port": grpc_port,
+                "grpc_port": servers.port,
                 "env": settings.env,
                 "state": settings.state_url.split(":", 1)[0],
                 "quota": settings.quota_url.split(":", 1)[0],
@@ -542,12 +422,7 @@ async def serve(
         await stop.wait()
         log.info("draining", extra={"event": "draining", "grace_s": settings.shutdown_grace})
         ready.clear()
-        # NOT_SERVING everywhere, and Watch streams end (they would hold the
-        # drain to its full grace); in-flight calls get the grace period.
-        await health_servicer.drain()
-        await server.stop(settings.shutdown_grace)
-        if health_server is not None:
-            await health_server.stop(0)
+        await servers.drain(settings.shutdown_grace)
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher

@@ -48,7 +48,7 @@ async def rotate_keys(settings: Settings) -> int:
     Prints the counts as JSON; exit 0 when every blob is under the primary,
     1 when some were unreadable or kept changing (run it again).
     """
-    from sidecar.app import load_keyring
+    from sidecar.devkey import load_keyring
     from sidecar.service.keys import KeyRotator
 
     keyring = load_keyring(settings, generate=False)

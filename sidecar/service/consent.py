@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sidecar.crypto.fields import aad
 from sidecar.policy.types import Category
@@ -33,11 +34,13 @@ from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.audit_chain import verify_chain
 from sidecar.stores.base import (
     AuditRecord,
+    AuditStore,
     ConsentAction,
     ConsentRecord,
+    ConsentStore,
     SendRecord,
-    StateStore,
     Subject,
+    SubjectStore,
 )
 from sidecar.telemetry.metrics import Metrics
 
@@ -122,12 +125,17 @@ class AuditCheck:
     head_hash: str
 
 
+class ConsentState(ConsentStore, SubjectStore, AuditStore, Protocol):
+    """The state roles consent use-cases read and write: consent and
+    suppression, subjects (export, erasure) and the audit log."""
+
+
 class ConsentManager:
     """Consent, DSAR and audit operations over the state store."""
 
     def __init__(
         self,
-        state: StateStore,
+        state: ConsentState,
         directory: SubjectDirectory,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
@@ -456,7 +464,7 @@ def _via(source: str) -> str:
     return head if head in _CHANNELS else "api"
 
 
-async def verify_audit_log(state: StateStore, page: int = 5000) -> AuditCheck:
+async def verify_audit_log(state: AuditStore, page: int = 5000) -> AuditCheck:
     """Walk the whole chain page by page; the CLI and the RPC share this."""
     entries: list[AuditRecord] = []
     after = 0

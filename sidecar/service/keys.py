@@ -32,9 +32,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 from sidecar.crypto import DecryptionError, FieldCipher, Keyring, SubjectKeys, aad
-from sidecar.stores.base import ENCRYPTED_KINDS, KeyRotationStore, StateStore
+from sidecar.stores.base import ENCRYPTED_KINDS, AuditStore, KeyRotationStore
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,16 @@ class RotationReport:
         }
 
 
+class RotationState(KeyRotationStore, AuditStore, Protocol):
+    """The state roles a rotation uses: the encrypted blobs and the audit log."""
+
+
 class KeyRotator:
     """Re-wraps DEKs and re-encrypts stored requests under the keyring's primary."""
 
     def __init__(
         self,
-        state: StateStore,
+        state: RotationState,
         keyring: Keyring,
         *,
         page_size: int = PAGE_SIZE,

@@ -3,7 +3,7 @@
 ``wa-sidecar kpis`` prints, per window of N days ending now, what the
 recording rules in ``deploy/prometheus/rules.yaml`` compute from metrics, but
 from the ``statuses`` rows the status webhooks left in the state store
-(``StateStore.status_counts``), so it works with no Prometheus and sees every
+(``SendStore.status_counts``), so it works with no Prometheus and sees every
 replica's webhooks at once.
 
 Counts (status webhooks whose own ``timestamp`` falls in the window):

@@ -8,7 +8,9 @@ of no use once it can no longer be approved; an approved one that never
 completed stays as evidence of the crash). A store outage
 costs one round, never the process.
 
-    retention = Retention(stores.state, stores.dedup, retention_days=30, interval=3600)
+    retention = Retention(
+        stores.state, stores.state, stores.dedup, retention_days=30, interval=3600
+    )
     task = asyncio.create_task(retention.run(stop))
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sidecar.errors import StoreUnavailable
-from sidecar.stores.base import DedupStore, StateStore
+from sidecar.stores.base import DedupStore, OperationStore, SendStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,8 @@ class Retention:
 
     def __init__(
         self,
-        sends: StateStore,
+        sends: SendStore,
+        operations: OperationStore,
         dedup: DedupStore,
         *,
         retention_days: float,
@@ -47,6 +50,7 @@ class Retention:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sends = sends
+        self._operations = operations
         self._dedup = dedup
         self._keep = retention_days * 86400.0
         self._interval = interval
@@ -57,7 +61,7 @@ class Retention:
         now = self._clock()
         sends = await self._sends.purge_sends(now - self._keep)
         dedup_keys = await self._dedup.purge_expired(now)
-        operations = await self._sends.purge_operations(now)
+        operations = await self._operations.purge_operations(now)
         log.info(
             "retention purge done",
             extra={

@@ -35,7 +35,7 @@ from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import NotFound, PermissionDenied, PreconditionFailed
 from sidecar.policy.types import Category
 from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, ErasureReceipt
-from sidecar.stores.base import OperationRecord, OperationState, StateStore
+from sidecar.stores.base import OperationRecord, OperationState, OperationStore
 
 ERASE_SUBJECT = "erase_subject"
 OVERRIDE_SUPPRESSION = "override_suppression"
@@ -75,7 +75,7 @@ def _where(operation_id: str) -> bytes:
 class Operations:
     def __init__(
         self,
-        state: StateStore,
+        state: OperationStore,
         consent: ConsentManager,
         cipher: FieldCipher,
         *,

@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sidecar.crypto.fields import FieldCipher
 from sidecar.errors import IdempotencyConflict, SidecarError, StoreUnavailable
@@ -38,7 +39,7 @@ from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult
 from sidecar.service.sealed import open_request, seal_request
 from sidecar.service.send import Sender, held_result, stored_result
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.stores.base import SendRecord, SendState, StateStore
+from sidecar.stores.base import LeaseStore, OutboxStore, SendRecord, SendState, SendStore
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,18 @@ class SendStatus:
     delivery_status: str
 
 
+class OutboxState(OutboxStore, SendStore, LeaseStore, Protocol):
+    """The state roles of the outbox: the queue, the send records it becomes,
+    and the owners' leases (whether another replica's send is live)."""
+
+
 class Outbox:
     """Accepts commands durably and reads back their state."""
 
     def __init__(
         self,
         sender: Sender,
-        state: StateStore,
+        state: OutboxState,
         directory: SubjectDirectory,
         cipher: FieldCipher,
         clock: Callable[[], float] = time.time,

@@ -8,7 +8,7 @@ once when it goes, so a refusal consumes nothing. Waiters of one bucket queue
 behind a local lock so a process polls the store once per token, not once per
 waiter.
 
-    gate = QuotaGate(quota_store, metrics, send_settings)
+    gate = QuotaGate(quota_store, metrics, send_settings, fallback=MemoryQuotaStore())
     decision = await gate.decide(cmd, indexes, consume=True, max_wait=2.0)
 """
 
@@ -29,7 +29,6 @@ from sidecar.service.models import SendCommand
 from sidecar.service.subjects import Indexes
 from sidecar.stores.admission import Admission, Bucket, UniqueCap
 from sidecar.stores.base import QuotaStore
-from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, tracer
 
@@ -70,9 +69,9 @@ class QuotaGate:
         metrics: Metrics,
         settings: PacingSettings,
         *,
+        fallback: QuotaStore,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        fallback: QuotaStore | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
@@ -81,8 +80,9 @@ class QuotaGate:
         self._sleep = sleep
         self._bucket_queues: dict[str, asyncio.Lock] = {}
         self._rates: dict[str, AdaptiveRate] = {}
-        # Fail mode open: this process's own buckets while the store is down.
-        self._fallback = fallback if fallback is not None else MemoryQuotaStore()
+        # Fail mode open: this process's own buckets (``fallback``, in memory)
+        # while the store is down.
+        self._fallback = fallback
         self._quota_down = False
         self._shadow_logged = -math.inf  # when shadow mode last logged a refusal
 

@@ -30,14 +30,20 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import NotFound, PreconditionFailed
 from sidecar.policy.types import Category, ErrorClass
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult
 from sidecar.service.send import Sender
-from sidecar.stores.base import DeadLetterRecord, SendRecord, SendState, StateStore
+from sidecar.stores.base import (
+    DeadLetterRecord,
+    DeadLetterStore,
+    SendRecord,
+    SendState,
+    SendStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +73,17 @@ class InDoubtSend:
     started_at: float
 
 
+class ReviewState(SendStore, DeadLetterStore, Protocol):
+    """The state roles review reads and writes: send records and dead letters."""
+
+
 class Review:
     """Lists dead letters and in-doubt sends; requeues dead letters."""
 
     def __init__(
         self,
         sender: Sender,
-        state: StateStore,
+        state: ReviewState,
         cipher: FieldCipher,
         clock: Callable[[], float] = time.time,
     ) -> None:

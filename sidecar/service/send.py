@@ -22,7 +22,7 @@ resolves it (``service/resend.py`` for the opt-in resend). A send cancelled
 by its caller is released when the Graph call had not started, else handed
 over as in doubt — never left IN_FLIGHT under a live owner.
 
-    sender = Sender(deps, SendSettings.from_settings(settings))
+    sender = Sender(deps, send_settings)   # both built by ``sidecar/app.py``
     result = await sender.send(command)
 """
 
@@ -38,9 +38,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from sidecar.config import Settings
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import IdempotencyConflict, StoreUnavailable
 from sidecar.policy.consent import ConsentRules, decide_category, decide_consent, decide_window
@@ -61,13 +60,15 @@ from sidecar.service.subjects import Indexes, SubjectDirectory
 from sidecar.service.validator import NumberValidator
 from sidecar.stores.base import (
     ConsentSnapshot,
+    ConsentStore,
     DeadLetterRecord,
-    QuotaStore,
+    DeadLetterStore,
     SendRecord,
     SendState,
+    SendStore,
     StartVerdict,
-    StateStore,
     Subject,
+    WindowStore,
 )
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, recording, tracer
@@ -85,7 +86,7 @@ OptOutHook = Callable[[str, str, str], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class SendSettings:
-    """The sending knobs, taken from ``Settings`` once."""
+    """The sending knobs (``sidecar/service_settings.py`` reads them from ``Settings``)."""
 
     rate: float
     burst: float
@@ -102,37 +103,16 @@ class SendSettings:
     resend_after: float = 0.0  # > 0: keep a maybe-sent request sealed for one resend
     wire_slots: int = 128  # Graph calls at once (the HTTP pool): a send marked in flight has one
 
-    @classmethod
-    def from_settings(cls, s: Settings) -> SendSettings:
-        return cls(
-            rate=s.send_rate,
-            burst=s.effective_send_burst,
-            max_wait=s.send_max_wait,
-            pair_rate=1.0 / s.pair_interval,
-            pair_burst=float(s.pair_burst),
-            window_seconds=s.service_window_hours * 3600.0,
-            rules=ConsentRules(
-                require_authentication=s.require_consent_authentication,
-                require_service=s.require_consent_service,
-            ),
-            retry=RetryPolicy(
-                max_retries=s.retry_max,
-                base_delay=s.retry_base_delay,
-                max_delay=s.retry_max_delay,
-            ),
-            messaging_limit=s.messaging_limit,
-            quota_fail_open=s.effective_quota_fail_mode == "open",
-            fail_open_fraction=s.quota_fail_open_fraction,
-            quota_shadow=s.quota_shadow_mode,
-            resend_after=s.ambiguous_resend_after,
-            wire_slots=s.graph_pool_size,
-        )
+
+class SendPathState(SendStore, ConsentStore, WindowStore, DeadLetterStore, Protocol):
+    """The state roles a send reads and writes: its record, consent, the
+    service window and dead letters."""
 
 
 @dataclass(slots=True)
 class SendDeps:
-    state: StateStore
-    quota: QuotaStore
+    state: SendPathState
+    quota: QuotaGate
     directory: SubjectDirectory
     graph: MessageSender
     tokens: TokenManager
@@ -166,7 +146,7 @@ class Sender:
         self._pair_failures: dict[str, int] = {}
         self._wire = asyncio.Semaphore(settings.wire_slots)
         self._cleanup: set[asyncio.Future[object]] = set()
-        self.quota = QuotaGate(deps.quota, deps.metrics, settings, clock=clock, sleep=sleep)
+        self.quota = deps.quota
 
     # ------------------------------------------------------------------ decisions
 

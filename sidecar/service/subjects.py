@@ -26,7 +26,7 @@ from sidecar.crypto import DecryptionError
 from sidecar.crypto.blind_index import BlindIndexer, matches
 from sidecar.crypto.fields import aad
 from sidecar.crypto.subjects import SubjectCipher, SubjectKeys
-from sidecar.stores.base import StateStore, Subject
+from sidecar.stores.base import Subject, SubjectStore
 
 _CACHE_SIZE = 100_000
 T = TypeVar("T")
@@ -46,7 +46,7 @@ class SubjectDirectory:
 
     def __init__(
         self,
-        state: StateStore,
+        state: SubjectStore,
         indexer: BlindIndexer,
         keys: SubjectKeys,
         clock: Callable[[], float] = time.time,

@@ -8,7 +8,8 @@ are cached per number (keyed by the suppression hash, not the number) for
 bucket. The validator is advisory: when it is slow, down, rate-limited or
 answers nonsense, the send proceeds (fail open) and the miss is logged.
 
-    validator = NumberValidator(session, url, qps=10, cache_ttl=86400, timeout=2)
+    bucket = MemoryQuotaStore()  # this process's: the qps is per replica
+    validator = NumberValidator(session, url, bucket, qps=10, cache_ttl=86400, timeout=2)
     await validator.reachable("+16505551234", key=suppression_hash)   # True/False/None
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from sidecar.stores.memory import MemoryQuotaStore
+from sidecar.stores.base import QuotaStore
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class NumberValidator:
         self,
         session: aiohttp.ClientSession,
         url: str,
+        bucket: QuotaStore,
         *,
         qps: float,
         cache_ttl: float,
@@ -47,7 +49,7 @@ class NumberValidator:
         self._ttl = cache_ttl
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
-        self._bucket = MemoryQuotaStore(clock=clock)
+        self._bucket = bucket
         self._cache: OrderedDict[str, tuple[bool, float]] = OrderedDict()
         self.calls = 0
 

@@ -8,7 +8,7 @@ them again as no-ops and is then claimed. Only the claim winner reports an
 event as new, counts metrics and hands it to the app. An opt-out is durable
 before this returns, for every replica.
 
-    handler = WebhookHandler(deps, WebhookSettings.from_settings(settings))
+    handler = WebhookHandler(deps, webhook_settings)   # both built by ``sidecar/app.py``
     outcome = await handler.handle(body, signature, remote_ip, headers)
 """
 
@@ -22,11 +22,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Protocol, cast
 
-from limits.errors import StorageError as LimitStorageError
-
-from sidecar.config import Settings
 from sidecar.errors import StoreUnavailable, WebhookParseError
 from sidecar.policy.inbound import InboundRules
 from sidecar.policy.numbers import from_wa_id
@@ -37,8 +34,7 @@ from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
 from sidecar.service.consent import ConsentManager, Proof
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.stores.base import DedupStore, StateStore, StatusRecord
-from sidecar.stores.factory import close_limit_storage
+from sidecar.stores.base import DedupStore, QuotaStore, SendStore, StatusRecord, WindowStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, tracer
 from sidecar.whatsapp.webhooks import (
@@ -105,46 +101,39 @@ class WebhookSettings:
     max_body: int
     dedup_ttl: float
     honour_opt_in: bool
-    rate_limit: str
-
-    @classmethod
-    def from_settings(cls, s: Settings) -> WebhookSettings:
-        return cls(s.webhook_max_body, s.dedup_ttl, s.honour_opt_in_keywords, s.webhook_rate_limit)
 
 
 class RateLimiter:
-    """Per-source-IP moving-window limit over a ``limits`` async storage.
+    """Per-source-IP moving-window limit (``limit`` deliveries per ``period``
+    seconds) kept in the quota store, so replicas sharing it share the limit.
 
-    Fails open: when the storage (Redis) is down a delivery is not refused
+    Fails open: when the store (Redis) is down a delivery is not refused
     for it — Meta's signature still guards the door — and the miss is logged.
     """
 
-    def __init__(self, storage: Any, limit: str) -> None:
-        from limits import parse
-        from limits.aio.strategies import MovingWindowRateLimiter
-
-        self._storage = storage
-        self._limiter = MovingWindowRateLimiter(storage)
-        self._item = parse(limit)
+    def __init__(self, store: QuotaStore, limit: int, period: float) -> None:
+        self._store = store
+        self._limit = limit
+        self._period = period
 
     async def allow(self, ip: str) -> bool:
         try:
-            allowed: bool = await self._limiter.hit(self._item, "webhook", ip)
-        except (LimitStorageError, StoreUnavailable, ConnectionError, TimeoutError, OSError):
+            return await self._store.hit_window(f"webhook:{ip}", self._limit, self._period)
+        except StoreUnavailable:
             log.warning(
                 "webhook rate-limit storage unavailable; not limiting",
                 extra={"event": "webhook_limit_unavailable"},
             )
             return True
-        return allowed
 
-    async def close(self) -> None:
-        await close_limit_storage(self._storage)
+
+class WebhookState(SendStore, WindowStore, Protocol):
+    """The state roles a delivery writes: status records and the service window."""
 
 
 @dataclass(slots=True)
 class WebhookDeps:
-    state: StateStore
+    state: WebhookState
     dedup: DedupStore
     directory: SubjectDirectory
     consent: ConsentManager
@@ -173,10 +162,6 @@ class WebhookHandler:
         return hashlib.blake2b(
             event.dedup_key.encode(), key=self._d.event_key_secret, digest_size=16
         ).hexdigest()
-
-    async def close(self) -> None:
-        if self._d.limiter is not None:
-            await self._d.limiter.close()
 
     def reject(self, rejection: Rejection, detail: str) -> WebhookOutcome:
         self._d.metrics.signature_failures.labels(rejection.value).inc()

@@ -76,6 +76,13 @@ class QuotaStore(Protocol):
         call is one round trip."""
         ...
 
+    async def hit_window(self, key: str, limit: int, period: float) -> bool:
+        """Moving-window hit counter (per-source webhook limit): record a hit
+        and return True if fewer than ``limit`` hits were recorded under
+        ``key`` in the last ``period`` seconds; otherwise record nothing and
+        return False (a ``limit`` below 1 refuses every hit). Atomic per key."""
+        ...
+
     async def ping(self) -> None:
         """Raise StoreUnavailable if the backend cannot be reached."""
         ...
@@ -338,6 +345,11 @@ class SubjectStore(Protocol):
         (consent, windows, sends, dead letters); returns counts per kind."""
         ...
 
+    async def subject_data(self, subject_id: str, suppression_index: str = "") -> SubjectData:
+        """Everything keyed by ``subject_id``; ``suppressed`` needs the
+        subject's ``suppression_index`` (suppression is not keyed by subject)."""
+        ...
+
 
 @runtime_checkable
 class ConsentStore(Protocol):
@@ -448,6 +460,18 @@ class SendStore(Protocol):
         ...
 
     async def get_send(self, key: str) -> SendRecord | None: ...
+
+    async def prepare_send(
+        self,
+        key: str | None,
+        subject_id: str | None,
+        blind_index: str | None,
+        suppression_index: str,
+    ) -> SendContext:
+        """In one round trip: the send recorded under ``key`` (None: not
+        asked), the subject candidates under ``blind_index`` (None: not asked)
+        and ``snapshot(subject_id, suppression_index)``."""
+        ...
 
     async def list_in_doubt(
         self, owner: str, limit: int, after_key: str = "", *, now: float
@@ -664,25 +688,8 @@ class StateStore(
 
     async def close(self) -> None: ...
 
-    async def subject_data(self, subject_id: str, suppression_index: str = "") -> SubjectData:
-        """Everything keyed by ``subject_id``; ``suppressed`` needs the
-        subject's ``suppression_index`` (suppression is not keyed by subject)."""
-        ...
-
     async def get_meta(self, key: str) -> str | None:
         """Small key/value settings kept with the state (e.g. key ids in use)."""
         ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
-
-    async def prepare_send(
-        self,
-        key: str | None,
-        subject_id: str | None,
-        blind_index: str | None,
-        suppression_index: str,
-    ) -> SendContext:
-        """In one round trip: the send recorded under ``key`` (None: not
-        asked), the subject candidates under ``blind_index`` (None: not asked)
-        and ``snapshot(subject_id, suppression_index)``."""
-        ...

@@ -20,11 +20,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
-
-from limits.aio.storage import MemoryStorage
-from limits.storage import storage_from_string
 
 from sidecar.errors import ConfigError
 from sidecar.stores.base import DedupStore, QuotaStore, StateStore
@@ -108,40 +104,6 @@ async def _quota_backend(url: str, prefix: str) -> tuple[QuotaStore, DedupStore 
             raise ConfigError(
                 QUOTA_SETTING, f"unsupported scheme {other!r}: use memory:// or redis://…"
             )
-
-
-def webhook_limit_storage(quota_url: str, key_prefix: str = "wa:") -> Any:
-    """A ``limits`` async storage on the quota backend, for per-source-IP
-    webhook limits (shared across replicas when the quota backend is).
-
-    On Redis its keys are ``<key_prefix>limits:…``, apart from ours (which put a
-    ``{`` or ``uniq:``/``dedup:`` right after the prefix); errors surface as
-    ``limits.errors.StorageError``.
-    """
-    match _scheme(quota_url, QUOTA_SETTING):
-        case "memory":
-            return MemoryStorage()
-        case "redis" | "rediss":
-            return storage_from_string(
-                "async+" + quota_url,
-                implementation="redispy",
-                key_prefix=f"{key_prefix}limits",
-                wrap_exceptions=True,
-                socket_timeout=0.25,
-                socket_connect_timeout=0.25,
-            )
-        case other:
-            raise ConfigError(
-                QUOTA_SETTING, f"unsupported scheme {other!r}: use memory:// or redis://…"
-            )
-
-
-async def close_limit_storage(storage: Any) -> None:
-    """Release the connections of a ``webhook_limit_storage`` (``limits`` has
-    no close of its own; a memory storage holds none)."""
-    client = getattr(getattr(storage, "bridge", None), "storage", None)
-    if client is not None:
-        await client.aclose()
 
 
 def _scheme(url: str, setting: str) -> str:

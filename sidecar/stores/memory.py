@@ -16,7 +16,7 @@ absent key, which is what lets us forget it.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 
 from sidecar.stores.admission import GRANTED, Admission, Bucket, UniqueCap
@@ -43,6 +43,7 @@ class MemoryQuotaStore:
         self._clock = clock
         self._tat: dict[str, float] = {}
         self._unique: dict[str, tuple[float, OrderedDict[str, float]]] = {}
+        self._hits: dict[str, tuple[float, deque[float]]] = {}
         self._calls = 0
 
     async def acquire(self, key: str, rate: float, burst: float, cost: int = 1) -> float:
@@ -107,16 +108,36 @@ class MemoryQuotaStore:
             self._maybe_sweep(now)
         return GRANTED
 
+    async def hit_window(self, key: str, limit: int, period: float) -> bool:
+        """Moving-window hit counter; see ``QuotaStore.hit_window``."""
+        if limit < 1:
+            return False
+        now = self._clock()
+        entry = self._hits.get(key)
+        hits = entry[1] if entry is not None else deque()
+        while len(hits) > limit:  # the limit shrank: only the newest ``limit`` matter
+            hits.popleft()
+        # The limit-th newest hit still inside the window refuses this one.
+        if len(hits) == limit and hits[0] >= now - period:
+            return False
+        hits.append(now)
+        if len(hits) > limit:
+            hits.popleft()
+        self._hits[key] = (period, hits)
+        self._maybe_sweep(now)
+        return True
+
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
         self._tat.clear()
         self._unique.clear()
+        self._hits.clear()
 
     def __len__(self) -> int:
         """Keys currently held (for tests of the memory bound)."""
-        return len(self._tat) + len(self._unique)
+        return len(self._tat) + len(self._unique) + len(self._hits)
 
     def _gcra(
         self, key: str, rate: float, burst: float, cost: int, now: float
@@ -130,13 +151,14 @@ class MemoryQuotaStore:
 
     def _maybe_sweep(self, now: float) -> None:
         self._calls += 1
-        if self._calls < max(_MIN_SWEEP, len(self._tat) + len(self._unique)):
+        if self._calls < max(_MIN_SWEEP, len(self)):
             return
         self._calls = 0
         self._tat = {k: tat for k, tat in self._tat.items() if tat > now}
         for key, (window, seen) in list(self._unique.items()):
             if not _expire(seen, now - window):
                 del self._unique[key]
+        self._hits = {k: e for k, e in self._hits.items() if e[1][-1] >= now - e[0]}
 
 
 def _expire(seen: OrderedDict[str, float], horizon: float) -> OrderedDict[str, float]:

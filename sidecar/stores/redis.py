@@ -16,7 +16,8 @@ computed in microseconds; a bucket key expires when the bucket would be full
 again, so idle keys cost nothing.
 
 Keys carry a Redis Cluster hash tag around the caller's key (``wa:{rate:123}``,
-``wa:uniq:{tier:…}``, ``wa:dedup:{wamid…}``): those scripts touch one key,
+``wa:uniq:{tier:…}``, ``wa:hits:{webhook:…}``, ``wa:dedup:{wamid…}``): those
+scripts touch one key,
 which therefore lives in one slot. ``admit`` touches a send's few limits at
 once; they share the group's tag (``wa:{123}:rate``, ``wa:{123}:pair:…``,
 ``wa:{123}:uniq:tier``), so they too live in one slot.
@@ -90,6 +91,21 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
 end
 redis.call('ZADD', KEYS[1], string.format('%.6f', now), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return 1
+"""
+
+# Moving-window hit counter. KEYS[1] = list of hit times (s), newest first, at
+# most ``limit`` long; ARGV = limit, period (s). Returns 1 when the hit counted.
+HIT_WINDOW_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local limit = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
+if oldest and tonumber(oldest) >= now - period then return 0 end
+redis.call('LPUSH', KEYS[1], string.format('%.6f', now))
+redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[1], math.ceil(period * 1000))
 return 1
 """
 
@@ -216,6 +232,7 @@ class RedisQuotaStore:
         self._peek = client.register_script(PEEK_LUA)
         self._unique = client.register_script(UNIQUE_LUA)
         self._admit = client.register_script(ADMIT_LUA)
+        self._hits = client.register_script(HIT_WINDOW_LUA)
 
     def dedup(self) -> RedisDedupStore:
         """A dedup store on this store's connection pool (closed with it)."""
@@ -265,6 +282,16 @@ class RedisQuotaStore:
             return GRANTED
         refused = unique.key if index == 0 and unique is not None else buckets[index - 1].key
         return Admission(refused, int(wait_us) / 1e6)
+
+    async def hit_window(self, key: str, limit: int, period: float) -> bool:
+        """Moving-window hit counter; see ``QuotaStore.hit_window``."""
+        if limit < 1:
+            return False
+        script = self._hits
+        keys = [f"{self._prefix}hits:{{{key}}}"]
+        args: list[str | int] = [int(limit), repr(float(period))]
+        counted = await self._link.run(lambda: script(keys=keys, args=args))
+        return int(counted) == 1
 
     async def ping(self) -> None:
         await self._link.ping()

@@ -39,9 +39,9 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
-from sidecar.app import load_keyring
 from sidecar.crypto.fields import FieldCipher
 from sidecar.crypto.keys import Keyring
+from sidecar.devkey import load_keyring
 from sidecar.policy.types import Category
 from sidecar.service.consent import Proof
 from sidecar.service.operations import Operations, OperationStatus

@@ -61,7 +61,9 @@ async def test_a_purge_deletes_finished_sends_past_retention_and_expired_dedup_k
     store: SqliteStateStore,
 ) -> None:
     await seed(store)
-    retention = Retention(store, store.dedup(), retention_days=30, interval=3600, clock=lambda: NOW)
+    retention = Retention(
+        store, store, store.dedup(), retention_days=30, interval=3600, clock=lambda: NOW
+    )
     purged = await retention.purge()
     assert (purged.sends, purged.dedup_keys, purged.operations) == (1, 1, 1)
     assert await store.get_operation("op-expired") is None
@@ -79,7 +81,9 @@ async def test_the_task_survives_a_store_outage_and_purges_next_round(
 ) -> None:
     await seed(store)
     await store.close()  # the outage: every call raises StoreUnavailable
-    retention = Retention(store, store.dedup(), retention_days=30, interval=0.05, clock=lambda: NOW)
+    retention = Retention(
+        store, store, store.dedup(), retention_days=30, interval=0.05, clock=lambda: NOW
+    )
     stop = asyncio.Event()
     with caplog.at_level(logging.INFO, logger="sidecar.service.maintenance"):
         task = asyncio.create_task(retention.run(stop))

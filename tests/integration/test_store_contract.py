@@ -1311,3 +1311,37 @@ async def test_unique_members_are_capped_and_members_inside_always_pass(
         *(quota_store.add_unique("race", f"m{i}", 3600, 5) for i in range(20))
     )
     assert results.count(True) == 5
+
+
+# hit_window: the per-source webhook limit, a moving window of hits.
+
+
+async def test_a_hit_window_counts_the_last_period_and_a_refusal_records_nothing(
+    quota_store: QuotaStore, fake_clock: FakeClock
+) -> None:
+    hits = []
+    for _ in range(4):  # t = 0, 10, 20, 30
+        hits.append(await quota_store.hit_window("webhook:ip", limit=3, period=60))
+        fake_clock.advance(10)
+    assert hits == [True, True, True, False]
+    fake_clock.advance(20)  # t = 60: the hit at 0 is still inside the window
+    assert not await quota_store.hit_window("webhook:ip", limit=3, period=60)
+    fake_clock.advance(0.5)  # t = 60.5: it has left; the refusals took no room
+    assert await quota_store.hit_window("webhook:ip", limit=3, period=60)
+    assert not await quota_store.hit_window("webhook:ip", limit=3, period=60)
+    fake_clock.advance(10)  # t = 70.5: the hit at 10 has left
+    assert await quota_store.hit_window("webhook:ip", limit=3, period=60)
+    assert not await quota_store.hit_window("webhook:ip", limit=3, period=60)
+
+
+async def test_a_hit_window_allows_the_limit_per_key_and_refuses_the_rest(
+    quota_store: QuotaStore,
+) -> None:
+    hits = [await quota_store.hit_window("webhook:a", limit=3, period=60) for _ in range(5)]
+    assert hits == [True, True, True, False, False]
+    assert await quota_store.hit_window("webhook:b", limit=3, period=60)
+    assert not await quota_store.hit_window("webhook:c", limit=0, period=60)
+    results = await asyncio.gather(
+        *(quota_store.hit_window("webhook:race", limit=5, period=60) for _ in range(20))
+    )
+    assert results.count(True) == 5

@@ -17,7 +17,7 @@ from sidecar.stores.base import (
     QuotaStore,
     StateStore,
 )
-from sidecar.stores.factory import close_limit_storage, open_stores, webhook_limit_storage
+from sidecar.stores.factory import open_stores
 from sidecar.stores.sqlite import SqliteStateStore
 
 pytestmark = pytest.mark.integration
@@ -80,12 +80,6 @@ async def test_an_unreachable_postgresql_is_unavailable_without_the_password(url
     assert "no_such_role" not in str(caught.value)
 
 
-def test_webhook_limits_live_beside_the_quota_backend() -> None:
-    assert webhook_limit_storage("memory://") is not None
-    with pytest.raises(ConfigError):
-        webhook_limit_storage("memcached://cache")
-
-
 @pytest.mark.redis
 async def test_redis_urls_open_quota_and_dedup_shared_between_replicas(
     tmp_path: Path, redis_url: str, redis_prefix: str
@@ -104,28 +98,27 @@ async def test_redis_urls_open_quota_and_dedup_shared_between_replicas(
 
 @pytest.mark.redis
 async def test_webhook_limits_on_redis_are_shared_and_kept_under_the_prefix(
-    redis_url: str, redis_prefix: str
+    tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     import redis.asyncio as aioredis
-    from limits import parse
-    from limits.aio.strategies import MovingWindowRateLimiter
 
-    limit = parse("3/minute")
-    storages = [webhook_limit_storage(redis_url, redis_prefix) for _ in range(2)]
-    replicas = [MovingWindowRateLimiter(storage) for storage in storages]
+    replicas = [
+        await open_stores(f"sqlite:///{tmp_path}/{n}.db", redis_url, quota_prefix=redis_prefix)
+        for n in "ab"
+    ]
     try:
-        hits = [await replicas[i % 2].hit(limit, "webhook", "10.0.0.1") for i in range(5)]
+        quotas = [r.quota for r in replicas]
+        hits = [await quotas[i % 2].hit_window("webhook:10.0.0.1", 3, 60.0) for i in range(5)]
     finally:
-        for storage in storages:
-            await close_limit_storage(storage)
+        for r in replicas:
+            await r.close()
     assert hits == [True, True, True, False, False]
     client = aioredis.Redis.from_url(redis_url)
     try:
         keys = [k.decode() async for k in client.scan_iter(match=redis_prefix + "*")]
     finally:
         await client.aclose()
-    assert keys
-    assert all(k.startswith(redis_prefix + "limits:") for k in keys)
+    assert keys == [redis_prefix + "hits:{webhook:10.0.0.1}"]
 
 
 async def test_an_unreachable_redis_is_unavailable_without_the_password() -> None:

@@ -35,7 +35,8 @@ from sidecar.service.outbox import Outbox
 from sidecar.service.pacing import QuotaGate
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.service.webhooks import WebhookDeps, WebhookHandler, WebhookSettings
+from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
+from sidecar.service_settings import send_settings, webhook_settings
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.stores.sqlite import SqliteStateStore
 from sidecar.telemetry.metrics import Metrics
@@ -198,13 +199,13 @@ class Rig:
 
     def send_settings(self, **settings: Any) -> SendSettings:
         """The defaults of ``Settings()``, with ``settings`` overriding fields."""
-        return dataclasses.replace(SendSettings.from_settings(Settings()), **settings)
+        return dataclasses.replace(send_settings(Settings()), **settings)
 
     def sender(self, **settings: Any) -> Sender:
         return Sender(
             SendDeps(
                 state=self.state,
-                quota=self.quota,
+                quota=self.quota_gate(**settings),
                 directory=self.directory,
                 graph=self.graph,
                 tokens=self.tokens,
@@ -223,12 +224,13 @@ class Rig:
             self.quota,
             self.metrics,
             self.send_settings(**settings),
+            fallback=MemoryQuotaStore(clock=self.clock.monotonic),
             clock=self.clock,
             sleep=self.clock.sleep,
         )
 
-    def webhooks(self, **settings: Any) -> WebhookHandler:
-        base = WebhookSettings.from_settings(Settings())
+    def webhooks(self, *, limiter: RateLimiter | None = None, **settings: Any) -> WebhookHandler:
+        base = webhook_settings(Settings())
         return WebhookHandler(
             WebhookDeps(
                 state=self.state,
@@ -240,6 +242,7 @@ class Rig:
                 rules=InboundRules(OptOutMatcher(), ButtonRules(), (Category.MARKETING,)),
                 metrics=self.metrics,
                 event_key_secret=self.keyring.index_subkey(b"test/event-keys"),
+                limiter=limiter,
             ),
             dataclasses.replace(base, **settings),
             clock=self.clock,

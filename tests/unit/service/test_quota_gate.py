@@ -24,6 +24,7 @@ from sidecar.service.models import SendCommand
 from sidecar.service.pacing import QuotaGate
 from sidecar.service.send import SendSettings
 from sidecar.service.subjects import Indexes
+from sidecar.service_settings import send_settings
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 
@@ -129,7 +130,7 @@ async def test_a_wait_beyond_max_wait_is_refused_at_once_with_retry_after() -> N
 
 async def test_a_fractional_rate_from_the_settings_paces_one_message_every_two_seconds() -> None:
     env = {"WA_SIDECAR_SEND_RATE": "0.5", "WA_SIDECAR_SEND_MAX_WAIT": "0"}
-    g = Gate(base=SendSettings.from_settings(load_settings(environ=env)))
+    g = Gate(base=send_settings(load_settings(environ=env)))
     assert await g.send(X) == ALLOW
     refused = await g.send(Y)
     assert (refused.reason, refused.retry_after) == (Reason.QUOTA_EXHAUSTED, pytest.approx(2.0))

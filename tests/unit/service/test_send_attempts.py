@@ -23,11 +23,13 @@ from sidecar.policy.consent import ConsentRules
 from sidecar.policy.retry import RetryPolicy
 from sidecar.policy.types import Category
 from sidecar.service.models import Outcome, SendCommand
+from sidecar.service.pacing import QuotaGate
 from sidecar.service.resend import Resender
 from sidecar.service.send import SendDeps, Sender, SendSettings
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import SendState
 from sidecar.stores.factory import Stores, open_stores
+from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.whatsapp.errors import GraphError, network_error
 from sidecar.whatsapp.tokens import TokenManager
@@ -98,15 +100,23 @@ async def make_world(stores: Stores, graph: ScriptedGraph, *, resend_after: floa
         retry=RetryPolicy(max_retries=3),
         resend_after=resend_after,
     )
+    metrics = Metrics()
     sender = Sender(
         SendDeps(
             state=stores.state,
-            quota=stores.quota,
+            quota=QuotaGate(
+                stores.quota,
+                metrics,
+                settings,
+                fallback=MemoryQuotaStore(),
+                clock=lambda: now[0],
+                sleep=sleep,
+            ),
             directory=SubjectDirectory(stores.state, BlindIndexer(keyring), SubjectKeys(keyring)),
             graph=graph,  # type: ignore[arg-type]
             tokens=tokens,
             cipher=cipher,
-            metrics=Metrics(),
+            metrics=metrics,
             fingerprint_key=b"f" * 32,
         ),
         settings,
