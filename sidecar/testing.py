@@ -262,6 +262,7 @@ def webhook_body(
 
     contact = {"profile": {"name": "Test User"}, "wa_id": sender} if sender else None
     updates = [
+        # ``kind`` is checked by build_payload; the field is a Literal of the kinds
         WebhookUpdate(phone_number_id, kind, dict(item), contact)  # type: ignore[arg-type]
         for item in items
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from importlib import resources
+from typing import Any
 
 from sidecar.stores.base import (
     OperationRecord,
@@ -87,17 +88,18 @@ def operation_params(record: OperationRecord) -> tuple[object, ...]:
     )
 
 
-def operation_from_row(row: Sequence[object]) -> OperationRecord:
-    """The inverse of ``operation_params`` (BLOB/BYTEA columns come back as bytes-likes)."""
+def operation_from_row(row: Sequence[Any]) -> OperationRecord:
+    """The inverse of ``operation_params``. A driver row is untyped (``Any``):
+    BLOB/BYTEA columns come back as bytes-likes, REAL/DOUBLE as numbers."""
     op_id, kind, payload, requested_by, created_at, expires_at, state, approved_by, result = row
     return OperationRecord(
         str(op_id),
         str(kind),
-        bytes(payload),  # type: ignore[call-overload]
+        bytes(payload),
         str(requested_by),
-        float(created_at),  # type: ignore[arg-type]
-        float(expires_at),  # type: ignore[arg-type]
+        float(created_at),
+        float(expires_at),
         _OPERATION_STATES[str(state)],
         str(approved_by),
-        bytes(result),  # type: ignore[call-overload]
+        bytes(result),
     )
