@@ -40,6 +40,7 @@ from sidecar.api._gen.wasidecar.v1 import (
 if TYPE_CHECKING:
     from sidecar.app import Runtime
     from sidecar.config import Settings
+    from sidecar.simulator.webhooks import UpdateKind
 
 DEV_TOKEN = "dev-token"
 DEV_APP_SECRET = "dev-app-secret-for-tests-0123456789"
@@ -251,7 +252,7 @@ async def rate_campaign(size: int = RATE_CAMPAIGN_SIZE) -> AsyncIterator[send_pb
 
 def webhook_body(
     *items: dict[str, object],
-    kind: str = "messages",
+    kind: UpdateKind = "messages",
     phone_number_id: str = PHONE_NUMBER_ID,
     sender: str = "",
 ) -> bytes:
@@ -261,11 +262,7 @@ def webhook_body(
     from sidecar.simulator.webhooks import WebhookUpdate, build_payload
 
     contact = {"profile": {"name": "Test User"}, "wa_id": sender} if sender else None
-    updates = [
-        # ``kind`` is checked by build_payload; the field is a Literal of the kinds
-        WebhookUpdate(phone_number_id, kind, dict(item), contact)  # type: ignore[arg-type]
-        for item in items
-    ]
+    updates = [WebhookUpdate(phone_number_id, kind, dict(item), contact) for item in items]
     payload = build_payload(updates, waba_id="102290129340398", display_phone_number="15550783881")
     return json.dumps(payload).encode()
 
