@@ -3,7 +3,7 @@
 ``postgres.py`` builds the stores on top of a ``Link``: a sized asyncpg pool
 with a short ``command_timeout``. asyncpg prepares each distinct statement
 once per connection and keeps it in its statement cache, so the constant SQL
-of ``postgres_sql`` is parsed and planned once, then only bound and run.
+of the ``postgres_*_sql`` modules is parsed and planned once, then only bound and run.
 
 Outages — refused or lost connections, timeouts (statement or pool wait),
 server shutdown or cancellation, exhausted resources, a read-only primary

@@ -1,6 +1,6 @@
 """The embedded durable backend: ``StateStore`` and ``DedupStore`` on one SQLite file.
 
-Each method is one function of ``sqlite_sql``/``sqlite_send_sql`` run whole
+Each method is one function of the ``sqlite_*_sql`` modules run whole
 on the connection's worker thread (``sqlite_link``): one thread hop, shared
 with whatever else queued up meanwhile. Multi-row writes use
 ``BEGIN IMMEDIATE``, which also serialises them against other processes on
@@ -18,8 +18,10 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sidecar.stores import sqlite_consent_sql as consent_sql
 from sidecar.stores import sqlite_send_sql as sends
 from sidecar.stores import sqlite_sql as sql
+from sidecar.stores import sqlite_status_sql as status_sql
 from sidecar.stores.base import (
     AuditRecord,
     ConsentRecord,
@@ -74,7 +76,7 @@ class SqliteStateStore:
     # ----------------------------------------------------------------------- subjects
 
     async def subjects_by_index(self, blind_index: str) -> list[Subject]:
-        return await self._link.run(sql.subjects_by_index, blind_index)
+        return await self._link.run(consent_sql.subjects_by_index, blind_index)
 
     async def create_subject(self, subject: Subject, same: Callable[[Subject], bool]) -> Subject:
         """See ``SubjectStore.create_subject``. ``same`` runs on the event loop,
@@ -88,7 +90,9 @@ class SqliteStateStore:
                     if same(candidate):
                         return candidate
                     checked.add(candidate.id)
-            fresh = await self._link.write(sql.insert_subject_unless, subject, frozenset(checked))
+            fresh = await self._link.write(
+                consent_sql.insert_subject_unless, subject, frozenset(checked)
+            )
             if fresh is None:
                 return subject
             candidates = fresh
@@ -96,10 +100,10 @@ class SqliteStateStore:
     async def delete_subject(self, subject_id: str) -> dict[str, int]:
         """Counts per kind: subject, consent, consent_state, windows, sends,
         dead_letters, statuses. Suppression rows stay (keyed by suppression index)."""
-        return await self._link.write(sql.delete_subject, subject_id)
+        return await self._link.write(consent_sql.delete_subject, subject_id)
 
     async def subject_data(self, subject_id: str, suppression_index: str = "") -> SubjectData:
-        return await self._link.run(sql.subject_data, subject_id, suppression_index)
+        return await self._link.run(consent_sql.subject_data, subject_id, suppression_index)
 
     # ----------------------------------------------------------------------- consent
 
@@ -112,14 +116,14 @@ class SqliteStateStore:
         by_user: bool = True,
     ) -> bool:
         return await self._link.write(
-            sql.append_consent, record, suppression_index, lift_suppression, by_user
+            consent_sql.append_consent, record, suppression_index, lift_suppression, by_user
         )
 
     async def consent_history(self, subject_id: str) -> list[ConsentRecord]:
-        return await self._link.run(sql.consent_history, subject_id)
+        return await self._link.run(consent_sql.consent_history, subject_id)
 
     async def snapshot(self, subject_id: str | None, suppression_index: str) -> ConsentSnapshot:
-        return await self._link.run(sql.snapshot, subject_id, suppression_index)
+        return await self._link.run(consent_sql.snapshot, subject_id, suppression_index)
 
     async def prepare_send(
         self,
@@ -130,22 +134,22 @@ class SqliteStateStore:
     ) -> SendContext:
         """One operation on the worker thread: no task per read."""
         return await self._link.run(
-            sql.prepare_send, key, subject_id, blind_index, suppression_index
+            consent_sql.prepare_send, key, subject_id, blind_index, suppression_index
         )
 
     async def suppress(self, suppression_index: str, categories: Sequence[str], now: float) -> None:
-        await self._link.write(sql.suppress, suppression_index, categories, now)
+        await self._link.write(consent_sql.suppress, suppression_index, categories, now)
 
     async def unsuppress(self, suppression_index: str, categories: Sequence[str]) -> None:
-        await self._link.write(sql.unsuppress, suppression_index, categories)
+        await self._link.write(consent_sql.unsuppress, suppression_index, categories)
 
     # ----------------------------------------------------------------------- windows
 
     async def touch_window(self, phone_number_id: str, subject_id: str, at: float) -> None:
-        await self._link.run(sql.touch_window, phone_number_id, subject_id, at)
+        await self._link.run(consent_sql.touch_window, phone_number_id, subject_id, at)
 
     async def last_inbound(self, phone_number_id: str, subject_id: str) -> float | None:
-        return await self._link.run(sql.last_inbound, phone_number_id, subject_id)
+        return await self._link.run(consent_sql.last_inbound, phone_number_id, subject_id)
 
     # ----------------------------------------------------------------------- sends
 
@@ -208,7 +212,7 @@ class SqliteStateStore:
         self, key: str, message_id: str, delivery_status: str, now: float
     ) -> bool:
         return await self._link.run(
-            sends.resolve_by_callback, key, message_id, delivery_status, now
+            status_sql.resolve_by_callback, key, message_id, delivery_status, now
         )
 
     async def hold_in_doubt(
@@ -223,7 +227,7 @@ class SqliteStateStore:
         return await self._link.run(sends.claim_resend, key, owner, now)
 
     async def record_status(self, status: StatusRecord) -> None:
-        await self._link.write(sends.record_status, status)
+        await self._link.write(status_sql.record_status, status)
 
     async def record_statuses(
         self,
@@ -231,10 +235,10 @@ class SqliteStateStore:
         callbacks: Sequence[tuple[str, str, str]],
         now: float,
     ) -> list[bool]:
-        return await self._link.write(sends.record_statuses, statuses, callbacks, now)
+        return await self._link.write(status_sql.record_statuses, statuses, callbacks, now)
 
     async def status_counts(self, since: float) -> dict[str, int]:
-        return await self._link.run(sends.status_counts, since)
+        return await self._link.run(status_sql.status_counts, since)
 
     async def purge_sends(self, older_than: float) -> int:
         """Delete finished sends (and statuses) created before ``older_than``,
@@ -242,7 +246,7 @@ class SqliteStateStore:
         total = 0
         while True:
             done, statuses = await self._link.write(
-                sends.purge_sends_chunk, older_than, _PURGE_CHUNK
+                status_sql.purge_sends_chunk, older_than, _PURGE_CHUNK
             )
             total += done
             if done < _PURGE_CHUNK and statuses < _PURGE_CHUNK:

@@ -1,4 +1,5 @@
-"""The SQL of sends, the outbox, delivery statuses and dead letters (see ``sqlite_sql``)."""
+"""The SQL of sends, the outbox, owner leases and dead letters (see ``sqlite_sql``);
+delivery statuses are in ``sqlite_status_sql``."""
 
 from __future__ import annotations
 
@@ -11,19 +12,16 @@ from typing import Any
 from sidecar.stores.base import (
     OUTCOME_IN_DOUBT,
     OUTCOME_REJECTED,
-    OUTCOME_SENT,
     DeadLetterRecord,
     SendRecord,
     SendState,
     StartVerdict,
-    StatusRecord,
 )
-from sidecar.stores.shared import first_recorded, send_values
+from sidecar.stores.shared import send_values
 
 Row = Any  # sqlite3 rows are untyped tuples
 
 _STATES = {s.value: s for s in SendState}
-
 
 SEND_COLUMNS = (
     "key, fingerprint, state, owner, phone_number_id, category, subject_id, to_masked,"
@@ -33,15 +31,6 @@ SEND_SELECT = f"SELECT {SEND_COLUMNS} FROM sends"
 _INSERT_SEND = (
     f"INSERT INTO sends ({SEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (key) DO NOTHING"
-)
-# Statuses arrive out of order; the delivery status only moves forward.
-_RANK = (
-    "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3"
-    " WHEN 'failed' THEN 4 ELSE 0 END"
-)
-_ADVANCE_STATUS = (
-    f"CASE WHEN {_RANK.format(':status')} >= {_RANK.format('delivery_status')}"
-    " THEN :status ELSE delivery_status END"
 )
 
 
@@ -271,73 +260,6 @@ def lease_expiry(db: sqlite3.Connection, owner: str) -> float | None:
     return None if row is None else float(row[0])
 
 
-_RESOLVE_BY_CALLBACK = (
-    # In an UPDATE every SET expression sees the old row, so both CASEs test
-    # the state before this statement.
-    f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS},"
-    " message_id = CASE WHEN message_id = '' THEN :message_id ELSE message_id END,"
-    " outcome = CASE WHEN state IN ('in_flight', 'in_doubt') THEN :sent ELSE outcome END,"
-    " response = CASE WHEN state = 'in_doubt' THEN x'' ELSE response END,"
-    " request_ct = CASE WHEN state = 'in_doubt' THEN x'' ELSE request_ct END,"
-    " state = CASE WHEN state IN ('in_flight', 'in_doubt') THEN 'done' ELSE state END,"
-    " updated_at = :now WHERE key = :key"
-)
-_INSERT_STATUSES = (
-    "INSERT INTO statuses"
-    " (message_id, status, timestamp, phone_number_id, error_code, category)"
-    " VALUES {} ON CONFLICT (message_id, status) DO NOTHING RETURNING message_id, status"
-)
-_STATUS_ROWS = 150
-"""Statuses per INSERT (six bound values each, far below SQLite's limit)."""
-# "message_id != ''" lets SQLite use the partial index.
-_ADVANCE_BY_MESSAGE = (
-    f"UPDATE sends SET delivery_status = {_ADVANCE_STATUS}"
-    " WHERE message_id = :message_id AND message_id != ''"
-)
-
-
-def resolve_by_callback(
-    db: sqlite3.Connection, key: str, message_id: str, delivery_status: str, now: float
-) -> bool:
-    params = {
-        "status": delivery_status,
-        "message_id": message_id,
-        "sent": OUTCOME_SENT,
-        "now": now,
-        "key": key,
-    }
-    return db.execute(_RESOLVE_BY_CALLBACK, params).rowcount > 0
-
-
-def record_status(db: sqlite3.Connection, status: StatusRecord) -> None:
-    """Run inside ``write``."""
-    record_statuses(db, (status,), (), 0.0)
-
-
-def status_counts(db: sqlite3.Connection, since: float) -> dict[str, int]:
-    rows = db.execute(
-        "SELECT status, count(*) FROM statuses WHERE timestamp >= ? GROUP BY status", (since,)
-    )
-    return dict(rows.fetchall())
-
-
-def purge_sends_chunk(db: sqlite3.Connection, older_than: float, chunk: int) -> tuple[int, int]:
-    """Delete up to ``chunk`` finished sends and statuses older than the cut-off.
-
-    Queued and in-flight records stay: they are work or evidence, not history.
-    """
-    sends = db.execute(
-        "DELETE FROM sends WHERE rowid IN (SELECT rowid FROM sends"
-        " WHERE created_at < ? AND state = 'done' LIMIT ?)",
-        (older_than, chunk),
-    ).rowcount
-    statuses = db.execute(
-        "DELETE FROM statuses WHERE id IN (SELECT id FROM statuses WHERE timestamp < ? LIMIT ?)",
-        (older_than, chunk),
-    ).rowcount
-    return sends, statuses
-
-
 # --------------------------------------------------------------------------- outbox
 
 
@@ -399,53 +321,3 @@ def take_dead_letter(db: sqlite3.Connection, dead_letter_id: str) -> DeadLetterR
         f"DELETE FROM dead_letters WHERE id = ? RETURNING {_DEAD_COLUMNS}", (dead_letter_id,)
     ).fetchall()
     return DeadLetterRecord(*rows[0]) if rows else None
-
-
-def record_statuses(
-    db: sqlite3.Connection,
-    statuses: Sequence[StatusRecord],
-    callbacks: Sequence[tuple[str, str, str]],
-    now: float,
-) -> list[bool]:
-    """Run inside ``write``: a delivery's statuses and callback resolutions.
-
-    Returns, per status, whether this call recorded it first (the unique
-    ``(message_id, status)`` index decides; a pair repeated within
-    ``statuses`` is first only at its first position). Sends and callbacks
-    move only for first-recorded statuses: a re-delivery writes nothing.
-    """
-    inserted: set[tuple[str, str]] = set()
-    for start in range(0, len(statuses), _STATUS_ROWS):
-        chunk = statuses[start : start + _STATUS_ROWS]
-        params: list[object] = []
-        for s in chunk:
-            params.extend(
-                (s.message_id, s.status, s.timestamp, s.phone_number_id, s.error_code, s.category)
-            )
-        sql = _INSERT_STATUSES.format(", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)))
-        inserted.update((row[0], row[1]) for row in db.execute(sql, params))
-    first = first_recorded(statuses, inserted)
-    db.executemany(
-        _ADVANCE_BY_MESSAGE,
-        [
-            {"status": s.status, "message_id": s.message_id}
-            for s, is_first in zip(statuses, first, strict=True)
-            if is_first
-        ],
-    )
-    resolutions = [c for c in callbacks if (c[1], c[2]) in inserted]
-    if resolutions:
-        db.executemany(
-            _RESOLVE_BY_CALLBACK,
-            [
-                {
-                    "status": status,
-                    "message_id": message_id,
-                    "sent": OUTCOME_SENT,
-                    "now": now,
-                    "key": key,
-                }
-                for key, message_id, status in resolutions
-            ],
-        )
-    return first
