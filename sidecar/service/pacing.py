@@ -4,9 +4,10 @@
 per-number rate, applies the quota fail mode (closed: refuse; open: a local
 fallback bucket at a fraction of the rate), and shadow mode (count refusals,
 enforce nothing). The limits of a send are asked together and taken all at
-once when it goes, so a refusal consumes nothing. Waiters of one bucket queue
-behind a local lock so a process polls the store once per token, not once per
-waiter.
+once when it goes, so a refusal consumes nothing; a send admitted that then
+does not go (the recipient opted out before its Graph call) gives them back
+with ``refund``. Waiters of one bucket queue behind a local lock so a process
+polls the store once per token, not once per waiter.
 
     gate = QuotaGate(quota_store, metrics, send_settings, fallback=MemoryQuotaStore())
     decision = await gate.decide(cmd, indexes, consume=True, max_wait=2.0)
@@ -85,6 +86,9 @@ class QuotaGate:
         self._fallback = fallback
         self._quota_down = False
         self._shadow_logged = -math.inf  # when shadow mode last logged a refusal
+        # Send key -> the tier mark of an admission that added its recipient
+        # (what a refund needs); the oldest are dropped past _MAX_TIER_MARKS.
+        self._tier_marks: dict[str, float] = {}
 
     def rate_for(self, phone_number_id: str) -> AdaptiveRate:
         rate = self._rates.get(phone_number_id)
@@ -118,20 +122,50 @@ class QuotaGate:
         if consume and self._s.messaging_limit and not cmd.free_form:
             # Messaging tier: unique users reached by templates in a rolling 24 h.
             # Check does not evaluate it: recording a recipient is the side effect.
-            tier = UniqueCap("tier", member, 86400.0, self._s.messaging_limit)
-        pair = Bucket(f"pair:{member}", self._s.pair_rate, self._s.pair_burst)
+            tier = self._tier(member)
+        pair = self._pair(member)
         limit = self._s.max_wait if max_wait is None else max_wait
-        decision, _ = await self._admit(
+        decision, _, added = await self._admit(
             cmd.phone_number_id, pair, tier, consume=consume, max_wait=limit, shadow=True
         )
+        if added is not None:
+            if len(self._tier_marks) >= _MAX_TIER_MARKS:
+                del self._tier_marks[next(iter(self._tier_marks))]
+            self._tier_marks[cmd.key] = added
         return decision
+
+    async def refund(self, cmd: SendCommand, idx: Indexes) -> None:
+        """Give back what ``decide`` (and a retry's send token) took for a send
+        that then did not go — the recipient opted out before the Graph call:
+        the pair token, one send-rate token, and the tier slot when this send
+        added the recipient. Skipped in shadow mode (a waived rule was not
+        taken) and while the store is down (the fallback granted it); a store
+        failure is logged, never raised: the refusal stands either way."""
+        added = self._tier_marks.pop(cmd.key, None)
+        if self._s.quota_shadow or self._quota_down:
+            return
+        member, pnid = idx.full[:32], cmd.phone_number_id
+        rate = Bucket("rate", self._current_rate(pnid), self._s.burst)
+        tier = self._tier(member) if added is not None else None
+        try:
+            await self._store.refund(pnid, [self._pair(member), rate], tier, added)
+        except StoreUnavailable:
+            log.info(
+                "quota not given back: store unavailable", extra={"event": "quota_refund_failed"}
+            )
+
+    def _pair(self, member: str) -> Bucket:
+        return Bucket(f"pair:{member}", self._s.pair_rate, self._s.pair_burst)
+
+    def _tier(self, member: str) -> UniqueCap:
+        return UniqueCap("tier", member, 86400.0, self._s.messaging_limit)
 
     async def take_send_token(self, phone_number_id: str, max_wait: float) -> float:
         """Wait for a token of the number's bucket; returns seconds waited, or
         minus the wait that would have been needed when it exceeds ``max_wait``.
         Raises ``StoreUnavailable`` when the quota store is down and the fail
         mode is closed."""
-        decision, waited = await self._admit(
+        decision, waited, _ = await self._admit(
             phone_number_id, None, None, consume=True, max_wait=max_wait, shadow=False
         )
         return waited if decision.allowed else -decision.retry_after
@@ -145,14 +179,15 @@ class QuotaGate:
         consume: bool,
         max_wait: float,
         shadow: bool,
-    ) -> tuple[Decision, float]:
+    ) -> tuple[Decision, float, float | None]:
         """Ask the tier, the pair limit and the send rate together, and take
         them all only when the send goes (``consume``): a refusal by any of
         them takes nothing from the others. Only the send rate is waited for,
         up to ``max_wait``; waiters of one number queue behind a local lock, so
         a process polls the (possibly shared) store once per token instead of
-        once per waiter. Returns the decision and the seconds waited (minus the
-        wait needed, on a refusal). In shadow mode a refusing rule is counted
+        once per waiter. Returns the decision, the seconds waited (minus the
+        wait needed, on a refusal) and the tier mark of a grant that added the
+        member (``Admission.added``). In shadow mode a refusing rule is counted
         and left out, and the rest is asked again."""
         started = self._clock()
         lock: asyncio.Lock | None = None
@@ -163,14 +198,14 @@ class QuotaGate:
                 if with_rate:
                     buckets.append(Bucket("rate", self._current_rate(pnid), self._s.burst))
                 if not buckets and tier is None:
-                    return ALLOW, 0.0
+                    return ALLOW, 0.0, None
                 answer = await self._ask(pnid, buckets, tier, take=consume)
                 if answer.refused is None:
                     if lock is None:
-                        return ALLOW, 0.0
+                        return ALLOW, 0.0, answer.added
                     waited = self._clock() - started
                     self._metrics.quota_wait.observe(waited)
-                    return ALLOW, max(waited, 1e-9)
+                    return ALLOW, max(waited, 1e-9), answer.added
                 if tier is not None and answer.refused == tier.key:
                     rule, refusal = "messaging_tier", _TIER_FULL
                 elif pair is not None and answer.refused == pair.key:
@@ -179,7 +214,7 @@ class QuotaGate:
                     waited = self._clock() - started
                     if not consume:
                         if answer.wait <= max_wait:
-                            return ALLOW, 0.0
+                            return ALLOW, 0.0, None
                     elif waited + answer.wait <= max_wait:
                         if lock is not None:
                             await self._sleep(answer.wait)
@@ -189,7 +224,7 @@ class QuotaGate:
                             continue  # first in line now: ask again
                     rule, refusal = "send_rate", _rate_refusal(answer.wait)
                 if not (shadow and self._s.quota_shadow):
-                    return refusal, -refusal.retry_after
+                    return refusal, -refusal.retry_after, None
                 self._count_shadow(rule, consume)
                 if rule == "messaging_tier":
                     tier = None
@@ -264,6 +299,9 @@ class QuotaGate:
             log.warning("quota store reachable again", extra={"event": "quota_recovered"})
         return result
 
+
+_MAX_TIER_MARKS = 10_000
+"""Admissions whose tier slot a refund could still give back; older ones keep theirs."""
 
 _QUOTA_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "quota store unavailable; failing closed", 1.0

@@ -291,7 +291,7 @@ class Sender:
                 raise
             if existing is not None:
                 if existing.owner == self.owner and existing.created_at == now:
-                    return self._refused_at_start(cmd)  # opted out while it waited
+                    return await self._refused_at_start(cmd)  # opted out while it waited
                 return self._replay(existing, fp)
             return await self.deliver(cmd)
 
@@ -319,7 +319,7 @@ class Sender:
                 self._later(d.state.release_send(cmd.key, self.owner))
                 raise
             if verdict is StartVerdict.SUPPRESSED:
-                return self._refused_at_start(cmd)
+                return await self._refused_at_start(cmd)
             if verdict is StartVerdict.LOST:  # taken over meanwhile: not ours to send
                 return SendResult(cmd.key, Outcome.QUEUED)
             return await self.deliver(cmd)
@@ -395,9 +395,11 @@ class Sender:
             return held
         return await self.deliver(cmd, resendable=False)
 
-    def _refused_at_start(self, cmd: SendCommand) -> SendResult:
+    async def _refused_at_start(self, cmd: SendCommand) -> SendResult:
         """The store refused to start the send: the recipient opted out after
-        the decision. The refusal is stored under the key."""
+        the decision. The refusal is stored under the key; the quota the
+        decision took is given back."""
+        await self.quota.refund(cmd, self._d.directory.indexes(cmd.to))
         self._count(cmd, Outcome.REJECTED, Reason.OPTED_OUT)
         return SendResult.from_json(cmd.key, _REFUSALS[cmd.category])
 
@@ -454,7 +456,8 @@ class Sender:
         while True:
             if attempts:  # a retry: an opt-out may have arrived since the last attempt
                 allowed = await self._still_allowed(cmd)
-                if not allowed.allowed:
+                if not allowed.allowed:  # the quota this send took goes back
+                    await self.quota.refund(cmd, d.directory.indexes(cmd.to))
                     return SendResult(
                         cmd.key, Outcome.REJECTED, decision=allowed, attempts=attempts
                     )

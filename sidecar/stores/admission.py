@@ -12,11 +12,14 @@ nothing from the others.
     )
     if admission.refused is not None:
         ...  # admission.refused names the limit; retry after admission.wait
+
+A send that was admitted and then did not go (the recipient opted out before
+the Graph call) gives back what it took with ``QuotaStore.refund``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +47,14 @@ class UniqueCap:
 class Admission:
     """``refused``: the key of the first limit that refuses (the unique cap,
     then the buckets in order), or None when every limit granted; ``wait``:
-    the seconds until that limit would grant."""
+    the seconds until that limit would grant. ``added``: on a grant that
+    recorded the unique cap's member anew, the mark it was recorded with (what
+    ``QuotaStore.refund`` needs to take it back); None otherwise. It is not
+    part of the verdict, so a grant equals ``GRANTED`` either way."""
 
     refused: str | None = None
     wait: float = 0.0
+    added: float | None = field(default=None, compare=False)
 
 
 GRANTED = Admission()

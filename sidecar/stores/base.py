@@ -83,6 +83,20 @@ class QuotaStore(Protocol):
         return False (a ``limit`` below 1 refuses every hit). Atomic per key."""
         ...
 
+    async def refund(
+        self,
+        group: str,
+        buckets: Sequence[Bucket],
+        unique: UniqueCap | None = None,
+        added: float | None = None,
+    ) -> None:
+        """Give back what a granted ``admit`` of ``group`` took for a send that
+        then did not go: each bucket's ``cost`` in time (a bucket never holds
+        more than its burst), and ``unique``'s member when ``added`` (that
+        admission's ``Admission.added``) is still its mark — a member another
+        admission recorded since stays. One round trip; atomic."""
+        ...
+
     async def ping(self) -> None:
         """Raise StoreUnavailable if the backend cannot be reached."""
         ...

@@ -10,11 +10,13 @@ move it to ``new = max(tat, now) + c·T`` and is granted when
 ``new - now <= b·T``. So ``b`` requests may go back to back from a full
 bucket, then one every ``T`` seconds; a refused request waits
 ``new - now - b·T``. A key whose ``tat`` has passed behaves exactly like an
-absent key, which is what lets us forget it.
+absent key, which is what lets us forget it. A refund moves ``tat`` back by
+``c·T``, never before ``now``: the bucket is then at most full.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -93,6 +95,7 @@ class MemoryQuotaStore:
             if unique.member not in seen and len(seen) >= unique.limit:
                 oldest = next(iter(seen.values()), now)
                 return Admission(unique.key, max(oldest + unique.window - now, 0.0))
+        added = None
         tats: list[tuple[str, float]] = []
         for bucket in buckets:
             key = f"{group}|{bucket.key}"
@@ -103,10 +106,40 @@ class MemoryQuotaStore:
         if take:
             self._tat.update(tats)
             if unique is not None and seen is not None:
-                seen[unique.member] = now
+                last = seen.get(unique.member)
+                # Marks of one member only grow, so a refund can tell them apart.
+                mark = now if last is None or last < now else math.nextafter(last, math.inf)
+                added = mark if last is None else None
+                seen[unique.member] = mark
                 seen.move_to_end(unique.member)
             self._maybe_sweep(now)
-        return GRANTED
+        return GRANTED if added is None else Admission(added=added)
+
+    async def refund(
+        self,
+        group: str,
+        buckets: Sequence[Bucket],
+        unique: UniqueCap | None = None,
+        added: float | None = None,
+    ) -> None:
+        """Give back what a granted ``admit`` took; see ``QuotaStore.refund``."""
+        now = self._clock()
+        if unique is not None and added is not None:
+            entry = self._unique.get(f"{group}|{unique.key}")
+            if entry is not None and entry[1].get(unique.member) == added:
+                del entry[1][unique.member]
+        for bucket in buckets:
+            if bucket.rate <= 0 or bucket.cost < 0:
+                raise ValueError("need rate > 0 and cost >= 0")
+            key = f"{group}|{bucket.key}"
+            tat = self._tat.get(key)
+            if tat is None:
+                continue
+            back = tat - bucket.cost / bucket.rate
+            if back > now:
+                self._tat[key] = back
+            else:  # full again: the same as no key
+                del self._tat[key]
 
     async def hit_window(self, key: str, limit: int, period: float) -> bool:
         """Moving-window hit counter; see ``QuotaStore.hit_window``."""

@@ -114,16 +114,19 @@ return 1
 # of a call carries the group's hash tag, so the script touches one slot.
 # KEYS = [unique set,] buckets...; ARGV = take (1/0), has unique (1/0), member,
 # window (s), limit, then interval (µs), burst, cost per bucket.
-# Returns {index, wait µs}: index -1 granted, 0 the unique cap, i the i-th bucket.
+# Returns {index, wait µs}: index -1 granted, 0 the unique cap, i the i-th bucket;
+# a grant that took and recorded the member anew adds its mark (the score).
 ADMIT_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local first = 1
+local new_member = false
 if ARGV[2] == '1' then
   local window = tonumber(ARGV[4])
   local secs = now / 1000000
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.6f', secs - window))
   if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+    new_member = true
     if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[5]) then
       local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
       local ends = now
@@ -145,16 +148,52 @@ for i = first, #KEYS do
   tats[i] = new_tat
 end
 if ARGV[1] == '1' then
+  local added = ''
   if first == 2 then
-    redis.call('ZADD', KEYS[1], string.format('%.6f', now / 1000000), ARGV[3])
+    local mark = string.format('%.6f', now / 1000000)
+    if new_member then added = mark end
+    redis.call('ZADD', KEYS[1], mark, ARGV[3])
     redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4]) * 1000))
   end
   for i = first, #KEYS do
     redis.call('SET', KEYS[i], string.format('%.3f', tats[i]),
       'PX', math.max(1, math.ceil((tats[i] - now) / 1000)))
   end
+  return {-1, 0, added}
 end
 return {-1, 0}
+"""
+
+# Give back what a granted admit took (``QuotaStore.refund``): the unique cap's
+# member only while its score is still the admission's mark, and each bucket's
+# cost moved back off its TAT, never before now (a bucket is at most full).
+# KEYS = [unique set,] buckets...; ARGV = has unique (1/0), member, mark, then
+# interval (µs), cost per bucket.
+REFUND_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local first = 1
+if ARGV[1] == '1' then
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+  if score and tonumber(score) == tonumber(ARGV[3]) then
+    redis.call('ZREM', KEYS[1], ARGV[2])
+  end
+  first = 2
+end
+for i = first, #KEYS do
+  local b = 4 + (i - first) * 2
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  if tat then
+    local back = tat - tonumber(ARGV[b + 1]) * tonumber(ARGV[b])
+    if back > now then
+      redis.call('SET', KEYS[i], string.format('%.3f', back),
+        'PX', math.max(1, math.ceil((back - now) / 1000)))
+    else
+      redis.call('DEL', KEYS[i])
+    end
+  end
+end
+return 1
 """
 
 # Dedup claim of one key. The value is the expiry on the caller's clock (the
@@ -233,6 +272,7 @@ class RedisQuotaStore:
         self._unique = client.register_script(UNIQUE_LUA)
         self._admit = client.register_script(ADMIT_LUA)
         self._hits = client.register_script(HIT_WINDOW_LUA)
+        self._refund = client.register_script(REFUND_LUA)
 
     def dedup(self) -> RedisDedupStore:
         """A dedup store on this store's connection pool (closed with it)."""
@@ -276,10 +316,10 @@ class RedisQuotaStore:
             keys.append(tag + bucket.key)
             args += [f"{1e6 / bucket.rate:.6f}", repr(float(bucket.burst)), int(bucket.cost)]
         script = self._admit
-        index, wait_us = await self._link.run(lambda: script(keys=keys, args=args))
+        index, wait_us, *added = await self._link.run(lambda: script(keys=keys, args=args))
         index = int(index)
         if index < 0:
-            return GRANTED
+            return Admission(added=float(added[0])) if added and added[0] else GRANTED
         refused = unique.key if index == 0 and unique is not None else buckets[index - 1].key
         return Admission(refused, int(wait_us) / 1e6)
 
@@ -292,6 +332,33 @@ class RedisQuotaStore:
         args: list[str | int] = [int(limit), repr(float(period))]
         counted = await self._link.run(lambda: script(keys=keys, args=args))
         return int(counted) == 1
+
+    async def refund(
+        self,
+        group: str,
+        buckets: Sequence[Bucket],
+        unique: UniqueCap | None = None,
+        added: float | None = None,
+    ) -> None:
+        """Give back what a granted ``admit`` took, in one script; see
+        ``QuotaStore.refund``."""
+        tag = f"{self._prefix}{{{group}}}:"
+        keys: list[str] = []
+        args: list[str | int] = []
+        if unique is not None and added is not None:
+            keys.append(f"{tag}uniq:{unique.key}")
+            args += [1, unique.member, repr(float(added))]
+        else:
+            args += [0, "", "0"]
+        for bucket in buckets:
+            if bucket.rate <= 0 or bucket.cost < 0:
+                raise ValueError("need rate > 0 and cost >= 0")
+            keys.append(tag + bucket.key)
+            args += [f"{1e6 / bucket.rate:.6f}", int(bucket.cost)]
+        if not keys:
+            return
+        script = self._refund
+        await self._link.run(lambda: script(keys=keys, args=args))
 
     async def ping(self) -> None:
         await self._link.ping()

@@ -1,5 +1,6 @@
-"""Quota refusals on a real sidecar process: a refused send takes nothing, and
-a fractional send rate paces instead of failing.
+"""Quota refusals on a real sidecar process: a refused send takes nothing, a
+send refused after its admission gives back what it took, and a fractional
+send rate paces instead of failing.
 
 One number with a token a second (no waiting), one message per recipient per
 10 min and three unique recipients a day, on the memory and the Redis quota
@@ -12,13 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.api._gen.wasidecar.v1 import (
+    common_pb2,
+    send_pb2,
+    send_pb2_grpc,
+    verify_pb2,
+    verify_pb2_grpc,
+)
 from sidecar.simulator import SimulatorHandle
-from sidecar.testing import SidecarProcess
+from sidecar.testing import SidecarProcess, inbound_text, signature
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +98,68 @@ async def refused_sends_take_nothing(
             common_pb2.REASON_MESSAGING_LIMIT_REACHED,
         )
     assert simulator.state.stats.received == 3
+
+
+SLOW_TIER = {
+    "WA_SIDECAR_SEND_RATE": "0.5",  # one send every 2 s: the batch's second send waits
+    "WA_SIDECAR_SEND_BURST": "1",
+    "WA_SIDECAR_SEND_MAX_WAIT": "0",
+    "WA_SIDECAR_MESSAGING_LIMIT": "2",
+}
+
+
+async def test_a_send_stopped_after_its_admission_gives_back_its_tier_slot_and_token(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    await stopped_sends_give_back(tmp_path, simulator, SLOW_TIER)
+
+
+async def test_on_redis_a_send_stopped_after_its_admission_gives_back_its_tier_slot(
+    tmp_path: Path, simulator: SimulatorHandle, redis_url: str, redis_prefix: str
+) -> None:
+    quota = {"WA_SIDECAR_QUOTA_URL": redis_url, "WA_SIDECAR_QUOTA_KEY_PREFIX": redis_prefix}
+    await stopped_sends_give_back(tmp_path, simulator, {**SLOW_TIER, **quota})
+
+
+async def stopped_sends_give_back(
+    tmp_path: Path, simulator: SimulatorHandle, env: dict[str, str]
+) -> None:
+    """A batch sends to Y, then to X, which waits for the rate's next token.
+    X's STOP arrives meanwhile: X's send is admitted (the tier's second slot,
+    a rate token), then refused where it would start, and gives both back."""
+
+    async def batch() -> AsyncIterator[send_pb2.SendRequest]:
+        for to in (Y, X):
+            request = otp(to)
+            request.idempotency_key = f"batch-{to}"
+            yield request
+
+    async with SidecarProcess(tmp_path, env, graph_url=simulator.url) as proc:
+        stub = send_pb2_grpc.SendServiceStub(proc.channel)
+        call = stub.SendBatch(batch())
+        replies: list[send_pb2.SendResponse] = []
+
+        async def collect() -> None:
+            replies.extend([r async for r in call])
+
+        collecting = asyncio.ensure_future(collect())
+        await simulator.state.wait_received(1)  # Y went; X waits for a token
+        body = inbound_text(X.lstrip("+"), "STOP")
+        verify = verify_pb2_grpc.VerifyServiceStub(proc.channel)  # type: ignore[no-untyped-call]
+        stopped = await verify.VerifyWebhook(
+            verify_pb2.WebhookRequest(body=body, signature=signature(body))
+        )
+        assert stopped.valid and stopped.events[0].message.opt_out
+        await asyncio.wait_for(collecting, 30)
+        assert sorted(answer(r) for r in replies) == [
+            (SENT, 0),
+            (REJECTED, common_pb2.REASON_OPTED_OUT),
+        ]
+        # The tier's second slot and the rate's token are free: W goes at once.
+        assert answer(await stub.Send(otp(W))) == (SENT, 0)
+        tier_full = (REJECTED, common_pb2.REASON_MESSAGING_LIMIT_REACHED)
+        assert answer(await stub.Send(otp(Z))) == tier_full  # Y and W hold both slots
+    assert simulator.state.stats.received == 2
 
 
 async def test_a_fractional_rate_sends_one_message_every_two_seconds(

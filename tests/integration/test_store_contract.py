@@ -1299,6 +1299,66 @@ async def test_admit_groups_are_separate_and_concurrent_admits_never_overshoot(
     assert again == GRANTED  # the tier refusals took none of the rate's four tokens
 
 
+# refund: what an admitted send took, given back when it did not go after all.
+
+
+async def test_a_refund_gives_back_one_token_of_each_bucket_never_beyond_the_burst(
+    quota_store: QuotaStore,
+) -> None:
+    assert await quota_store.admit("pn", [pair("a"), RATE]) == GRANTED
+    assert await quota_store.admit("pn", [RATE]) == GRANTED  # the rate is spent
+    await quota_store.refund("pn", [pair("a"), RATE])
+    assert await quota_store.admit("pn", [pair("a"), RATE]) == GRANTED  # both came back
+    assert (await quota_store.admit("pn", [RATE])).refused == "rate"  # one, not two
+    for _ in range(3):  # more refunds than takes: a bucket holds at most its burst
+        await quota_store.refund("pn", [pair("a"), RATE])
+    assert await quota_store.admit("pn", [pair("a"), RATE]) == GRANTED
+    assert await quota_store.admit("pn", [RATE]) == GRANTED
+    assert (await quota_store.admit("pn", [RATE])).refused == "rate"
+    assert (await quota_store.admit("pn", [pair("a")])).refused == "pair:a"
+    await quota_store.refund("other-pn", [RATE])  # another group's bucket: nothing here
+    assert (await quota_store.admit("pn", [RATE])).refused == "rate"
+
+
+async def test_a_refund_frees_the_tier_slot_only_of_an_admission_that_added_the_member(
+    quota_store: QuotaStore,
+) -> None:
+    taken = await quota_store.admit("pn", [pair("a")], tier("a", limit=1))
+    assert taken == GRANTED and taken.added is not None
+    assert (await quota_store.admit("pn", [pair("b")], tier("b", limit=1))).refused == "tier"
+    await quota_store.refund("pn", [pair("a")], tier("a", limit=1), taken.added)
+    assert await quota_store.admit("pn", [pair("b")], tier("b", limit=1)) == GRANTED
+    # b is inside the window now: admitting it again adds nothing, and refunding
+    # that admission leaves b's slot taken.
+    inside = await quota_store.admit("pn", [RATE], tier("b", limit=1))
+    assert inside == GRANTED and inside.added is None
+    await quota_store.refund("pn", [RATE], tier("b", limit=1), inside.added)
+    assert (await quota_store.admit("pn", [], tier("c", limit=1))).refused == "tier"
+    assert await quota_store.admit("pn", [], tier("b", limit=1)) == GRANTED
+
+
+async def test_a_refund_keeps_a_member_another_admission_recorded_since(
+    quota_store: QuotaStore,
+) -> None:
+    first = await quota_store.admit("pn", [], tier("a", limit=1))
+    assert first.added is not None
+    assert await quota_store.admit("pn", [], tier("a", limit=1)) == GRANTED  # a second send
+    await quota_store.refund("pn", [], tier("a", limit=1), first.added)
+    assert (await quota_store.admit("pn", [], tier("b", limit=1))).refused == "tier"
+
+
+async def test_a_refund_moves_the_bucket_back_by_its_cost_in_time(
+    quota_store: QuotaStore, fake_clock: FakeClock
+) -> None:
+    assert await quota_store.acquire("other", rate=1, burst=1) == 0.0  # unrelated key
+    assert await quota_store.admit("pn", [Bucket("rate", rate=1, burst=3, cost=3)]) == GRANTED
+    await quota_store.refund("pn", [Bucket("rate", rate=1, burst=3, cost=2)])
+    fake_clock.advance(0.5)  # 2.5 tokens now: two go, the next needs 0.5 s more
+    assert await quota_store.admit("pn", [Bucket("rate", rate=1, burst=3, cost=2)]) == GRANTED
+    refused = await quota_store.admit("pn", [Bucket("rate", rate=1, burst=3)])
+    assert refused.refused == "rate" and refused.wait == pytest.approx(0.5)
+
+
 async def test_unique_members_are_capped_and_members_inside_always_pass(
     quota_store: QuotaStore,
 ) -> None:
