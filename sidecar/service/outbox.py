@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import IdempotencyConflict, SidecarError, StoreUnavailable
+from sidecar.policy.access import Principal, category_refusal
 from sidecar.policy.types import Category, ErrorClass
 from sidecar.redact import mask_number
 from sidecar.service.campaign import CampaignSettings
@@ -37,6 +38,7 @@ from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult
 from sidecar.service.send import Sender, stored_result
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import SendRecord, SendState, StateStore
+from sidecar.whatsapp.messages import graph_body, stored_message
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,13 @@ class Outbox:
         self.wake = asyncio.Event()
         """Set on every new enqueue; the dispatcher waits on it."""
 
-    async def enqueue(self, cmd: SendCommand) -> SendResult:
+    async def enqueue(self, cmd: SendCommand, principal: Principal | None = None) -> SendResult:
         """Queue ``cmd`` (its key is required) and answer QUEUED, or the stored
-        state of the key; ``dry_run`` only decides, like ``Send``."""
+        state of the key; ``dry_run`` only decides, like ``Send``. A
+        ``principal`` (the authenticated caller) queues only its categories."""
+        refusal = category_refusal(principal, cmd.category)
+        if refusal is not None:
+            return self.sender.refuse(cmd, refusal)
         if cmd.dry_run:
             decision = await self.sender.check(cmd)
             if not decision.allowed:
@@ -130,9 +136,8 @@ class Outbox:
             key_given=True,
             to=data["to"],
             category=Category(data["category"]),
-            free_form=data["free_form"],
             phone_number_id=data["phone_number_id"],
-            body=data["body"].encode(),
+            message=stored_message(data["body"]),
             content=data["content"].encode(),
             tags=data["tags"],
         )
@@ -159,7 +164,7 @@ def _encode(cmd: SendCommand) -> bytes:
             "category": cmd.category.value,
             "free_form": cmd.free_form,
             "phone_number_id": cmd.phone_number_id,
-            "body": cmd.body.decode(),
+            "body": graph_body(cmd.envelope, cmd.key).decode(),
             "content": cmd.content.decode(),
             "tags": dict(cmd.tags),
         },

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sidecar.whatsapp.simulator import SimulatorHandle
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
 from sidecar.testing import SidecarProcess
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 

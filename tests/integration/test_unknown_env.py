@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sidecar.whatsapp.simulator import SimulatorHandle
 
 from sidecar.testing import SidecarProcess, base_env
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 pytestmark = pytest.mark.integration
 
