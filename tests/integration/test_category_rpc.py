@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import pytest
-from sidecar.whatsapp.simulator import SimulatorHandle
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, verify_pb2
 from sidecar.api.convert_send import send_command
 from sidecar.policy.types import Category
+from sidecar.simulator import SimulatorHandle
 from sidecar.testing import Embedded, inbound_text, signature
 
 pytestmark = pytest.mark.integration

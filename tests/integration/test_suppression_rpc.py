@@ -16,9 +16,9 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sidecar.whatsapp.simulator_webhooks import status_item
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, consent_pb2, send_pb2, verify_pb2
+from sidecar.simulator.webhooks import status_item
 from sidecar.testing import Embedded, inbound_text, signature, webhook_body
 
 pytestmark = pytest.mark.integration
