@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from sidecar.crypto.fields import aad
 from sidecar.policy.types import Category
+from sidecar.service.export import AuditEntry, SubjectExport, audit_entry, subject_export
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.audit_chain import verify_chain
 from sidecar.stores.base import (
@@ -91,14 +92,6 @@ class ConsentView:
             " suppression stands until the user opts in again (an opt-in keyword where"
             " allowed, Meta's resume) or an OverrideSuppression is approved"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectExport:
-    view: ConsentView
-    windows: dict[str, float]
-    sends: tuple[SendRecord, ...]
-    audit: tuple[AuditRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +361,7 @@ class ConsentManager:
             sends = tuple(data.sends)
         audit = await self._state.audit_entries(0, 10_000, idx.blind)
         await self._audit(actor, "subject.export", idx.blind, (), "api")
-        return SubjectExport(view, windows, sends, tuple(audit))
+        return subject_export(view, windows, sends, audit)
 
     # ------------------------------------------------------------------ erasure
 
@@ -439,9 +432,11 @@ class ConsentManager:
 
     async def list_audit(
         self, after_seq: int, limit: int, e164: str | None = None
-    ) -> list[AuditRecord]:
+    ) -> list[AuditEntry]:
         subject_index = self._dir.indexes(e164).blind if e164 else ""
-        return await self._state.audit_entries(after_seq, limit, subject_index)
+        return [
+            audit_entry(r) for r in await self._state.audit_entries(after_seq, limit, subject_index)
+        ]
 
     async def verify_audit(self) -> AuditCheck:
         return await verify_audit_log(self._state)
