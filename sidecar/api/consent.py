@@ -9,7 +9,8 @@ from sidecar.api._gen.wasidecar.v1 import consent_pb2, consent_pb2_grpc
 from sidecar.api.access import actor_of
 from sidecar.api.status import unary
 from sidecar.errors import InvalidRequest, PreconditionFailed
-from sidecar.service.consent import ConsentManager, ConsentView, ErasureReceipt, Proof
+from sidecar.service.consent import ConsentManager, ConsentView, Proof
+from sidecar.service.erasure import ErasureReceipt
 from sidecar.service.export import AuditEntry
 from sidecar.service.operations import Operations, OperationStatus, OverrideReceipt
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import time
 import uuid
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 
 from sidecar.crypto.fields import aad
 from sidecar.policy.types import Category
+from sidecar.service.erasure import ErasureReceipt, erasure_receipt
 from sidecar.service.export import AuditEntry, SubjectExport, audit_entry, subject_export
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.audit_chain import verify_chain
@@ -92,18 +92,6 @@ class ConsentView:
             " suppression stands until the user opts in again (an opt-in keyword where"
             " allowed, Meta's resume) or an OverrideSuppression is approved"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ErasureReceipt:
-    subject_index: str
-    erased_at: float
-    erased_by: str
-    erased: tuple[str, ...]
-    suppression_kept: bool
-    nothing_found: bool
-    digest: str = ""
-    approved_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,31 +369,16 @@ class ConsentManager:
             counts = await self._state.delete_subject(subject.id)
             self._dir.forget(idx.full, subject.id)
             erased = tuple(f"{kind}:{n}" for kind, n in sorted(counts.items()))
-        now = self._clock()
-        receipt = ErasureReceipt(
-            subject_index=idx.blind,
-            erased_at=now,
-            erased_by=actor,
-            erased=erased,
+        receipt = erasure_receipt(
+            idx.blind,
+            self._clock(),
+            actor,
+            erased,
             suppression_kept=bool(snap.suppressed),
             nothing_found=subject is None,
             approved_by=approver,
+            reason=reason,
         )
-        digest = hashlib.sha256(
-            json.dumps(
-                {
-                    "subject_index": receipt.subject_index,
-                    "erased_at": now,
-                    "by": actor,
-                    "approved_by": approver,
-                    "erased": list(erased),
-                    "suppression_kept": receipt.suppression_kept,
-                    "reason": reason,
-                },
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
-        receipt = dataclasses.replace(receipt, digest=digest)
         await self._audit(
             actor,
             "subject.erase",
@@ -413,7 +386,7 @@ class ConsentManager:
             (),
             "api",
             erased=list(erased),
-            digest=digest,
+            digest=receipt.digest,
             suppression_kept=receipt.suppression_kept,
         )
         return receipt
