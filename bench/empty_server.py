@@ -40,7 +40,7 @@ from sidecar.api._gen.wasidecar.v1 import (
     verify_pb2,
     verify_pb2_grpc,
 )
-from sidecar.api.convert import webhook_result
+from sidecar.api.convert_events import webhook_result
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.service.webhooks import Applied, Rejection, WebhookOutcome
 from sidecar.stores.sqlite_link import Link

@@ -58,9 +58,10 @@ from bench.load import (
     start_sidecar,
     start_simulator_process,
 )
-from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.api.convert_send import send_command
 from sidecar.testing import DEV_APP_SECRET, DEV_TOKEN, PHONE_NUMBER_ID
+from sidecar.whatsapp import messages
 from sidecar.whatsapp.tokens import make_credentials
 
 CONCURRENCY = 64
@@ -135,7 +136,8 @@ def graph_body(n: int) -> bytes:
 
 def _same_sends() -> None:
     """Fail early if the direct body is not the one the sidecar would send."""
-    sidecar_body = convert.send_command(send_request(7), PHONE_NUMBER_ID).body
+    cmd = send_command(send_request(7), PHONE_NUMBER_ID)
+    sidecar_body = messages.graph_body(cmd.envelope, cmd.key)
     if sidecar_body != graph_body(7):
         raise RuntimeError(f"direct body differs from the sidecar's: {sidecar_body!r}")
 

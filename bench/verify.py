@@ -47,7 +47,7 @@ from bench.load import (
     start_sidecar,
     start_simulator_process,
 )
-from sidecar.api import convert
+from sidecar.api import convert_events
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.service.webhooks import Applied, Rejection, WebhookOutcome
@@ -122,7 +122,7 @@ def in_process_us() -> dict[str, float]:
     outcome = WebhookOutcome(Rejection.NONE, events=tuple(Applied(e) for e in parse_delivery(body)))
 
     def answer() -> bytes:
-        return convert.webhook_result(outcome).SerializeToString()
+        return convert_events.webhook_result(outcome).SerializeToString()
 
     steps = {
         "hmac": lambda: verifier.verify(body, sig),

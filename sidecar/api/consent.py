@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sidecar.api import convert
@@ -10,9 +9,10 @@ from sidecar.api._gen.wasidecar.v1 import consent_pb2, consent_pb2_grpc
 from sidecar.api.access import actor_of
 from sidecar.api.status import unary
 from sidecar.errors import InvalidRequest, PreconditionFailed
-from sidecar.service.consent import ConsentManager, ConsentView, ErasureReceipt, Proof
+from sidecar.service.consent import ConsentManager, ConsentView, Proof
+from sidecar.service.erasure import ErasureReceipt
+from sidecar.service.export import AuditEntry
 from sidecar.service.operations import Operations, OperationStatus, OverrideReceipt
-from sidecar.stores.base import AuditRecord, ConsentAction
 
 _STATUS = {
     "granted": consent_pb2.CONSENT_STATUS_GRANTED,
@@ -20,8 +20,8 @@ _STATUS = {
     "unknown": consent_pb2.CONSENT_STATUS_UNKNOWN,
 }
 _ACTION = {
-    ConsentAction.GRANT: consent_pb2.CONSENT_ACTION_GRANT,
-    ConsentAction.REVOKE: consent_pb2.CONSENT_ACTION_REVOKE,
+    "grant": consent_pb2.CONSENT_ACTION_GRANT,
+    "revoke": consent_pb2.CONSENT_ACTION_REVOKE,
 }
 _OPERATION_STATUS = {
     OperationStatus.PENDING_APPROVAL: consent_pb2.OPERATION_STATUS_PENDING_APPROVAL,
@@ -60,13 +60,13 @@ def state_pb(view: ConsentView) -> consent_pb2.ConsentState:
         out.history.add(
             id=e.id,
             category=convert.CATEGORY_TO_PB[e.category],
-            action=_ACTION[e.action],
+            action=_ACTION[e.action.value],
             proof=_proof_pb(e.proof, e.actor, e.recorded_at),
         )
     return out
 
 
-def audit_pb(r: AuditRecord) -> consent_pb2.AuditEntry:
+def audit_pb(r: AuditEntry) -> consent_pb2.AuditEntry:
     return consent_pb2.AuditEntry(
         seq=r.seq,
         time=convert.timestamp(r.time),
@@ -170,49 +170,12 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
                 idempotency_key=s.key,
                 message_id=s.message_id,
                 category=convert.CATEGORY_TO_PB.get(convert.category_value(s.category), 0),
-                outcome=s.outcome or s.state.value,
+                outcome=s.outcome_or_state,
                 delivery_status=s.delivery_status,
                 created_at=convert.timestamp(s.created_at),
             )
         out.audit.extend(audit_pb(a) for a in export.audit)
-        out.export_json = json.dumps(
-            {
-                "subject_index": export.view.subject_index,
-                "suppressed": sorted(export.view.suppressed),
-                "consent": [
-                    {"category": c.category.value, "status": c.status}
-                    for c in export.view.categories
-                ],
-                "history": [
-                    {
-                        "category": e.category.value,
-                        "action": e.action.value,
-                        "at": e.recorded_at,
-                        "actor": e.actor,
-                        "source": e.proof.source,
-                        "notice_version": e.proof.notice_version,
-                        "jurisdiction": e.proof.jurisdiction,
-                        "evidence": e.proof.evidence,
-                        "reason": e.proof.reason,
-                    }
-                    for e in export.view.history
-                ],
-                "last_inbound": export.windows,
-                "messages": [
-                    {
-                        "idempotency_key": s.key,
-                        "message_id": s.message_id,
-                        "category": s.category,
-                        "outcome": s.outcome,
-                        "delivery_status": s.delivery_status,
-                        "created_at": s.created_at,
-                    }
-                    for s in export.sends
-                ],
-                "audit": [{"seq": a.seq, "action": a.action, "time": a.time} for a in export.audit],
-            },
-            sort_keys=True,
-        )
+        out.export_json = export.document()
         return out
 
     @unary

@@ -8,15 +8,21 @@ from typing import Any
 from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
 from sidecar.api.access import caller
+from sidecar.api.convert_send import (
+    MAX_KEY,
+    OUTCOME_TO_PB,
+    classification_pb,
+    send_command,
+    send_error_pb,
+    send_response,
+)
 from sidecar.api.status import stream, unary
 from sidecar.errors import InvalidRequest
-from sidecar.policy.access import category_refusal
-from sidecar.policy.retry import classify
 from sidecar.service.campaign import BatchItem, Campaign
+from sidecar.service.failures import classify_failure
 from sidecar.service.outbox import Outbox
 from sidecar.service.review import DeadLetter, Review
 from sidecar.service.send import Sender
-from sidecar.whatsapp.errors import network_error, parse_graph_error
 
 
 class SendServicer(send_pb2_grpc.SendServiceServicer):
@@ -36,41 +42,27 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
 
     @unary
     async def Send(self, request: send_pb2.SendRequest, context: Any) -> send_pb2.SendResponse:
-        cmd = convert.send_command(request, self._pnid)
-        refusal = category_refusal(caller(), cmd.category)
-        if refusal is not None:
-            return convert.send_response(self._sender.refuse(cmd, refusal))
-        return convert.send_response(await self._sender.send(cmd))
+        cmd = send_command(request, self._pnid)
+        return send_response(await self._sender.send(cmd, principal=caller()))
 
     @unary
     async def Check(self, request: send_pb2.SendRequest, context: Any) -> common_pb2.Decision:
-        cmd = convert.send_command(request, self._pnid, build_body=False)
-        refusal = category_refusal(caller(), cmd.category)
-        if refusal is not None:
-            return convert.decision_pb(refusal)
-        return convert.decision_pb(await self._sender.check(cmd))
+        cmd = send_command(request, self._pnid, fingerprinted=False)
+        return convert.decision_pb(await self._sender.check(cmd, principal=caller()))
 
     @stream
     async def SendBatch(
         self, request_iterator: AsyncIterator[send_pb2.SendRequest], context: Any
     ) -> AsyncIterator[send_pb2.SendResponse]:
-        principal = caller()
-
         async def commands() -> AsyncIterator[BatchItem]:
             async for request in request_iterator:
                 try:
-                    cmd = convert.send_command(request, self._pnid, key_required=True)
+                    yield send_command(request, self._pnid, key_required=True)
                 except InvalidRequest as exc:
                     yield (request.idempotency_key, exc)
-                    continue
-                refusal = category_refusal(principal, cmd.category)
-                if refusal is not None:
-                    yield (cmd.key, self._sender.refuse(cmd, refusal).decision)
-                else:
-                    yield cmd
 
-        async for result in self._campaign.run(commands()):
-            yield convert.send_response(result)
+        async for result in self._campaign.run(commands(), principal=caller()):
+            yield send_response(result)
 
     @unary
     async def Classify(
@@ -81,35 +73,19 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
                 raise InvalidRequest(
                     "network_error", 'must be "connect", "timeout" or "connection"'
                 )
-            err = network_error(request.network_error)
-        else:
-            if not 100 <= request.http_status <= 599:
-                raise InvalidRequest("http_status", "must be an HTTP status (100-599)")
-            err = parse_graph_error(request.http_status, request.body)
-        c = classify(err.code, err.http_status, err.network_error)
-        out = send_pb2.Classification(
-            error_class=convert.ERROR_CLASS_TO_PB[c.error_class],
-            retryable=c.retryable,
-            code=c.code or 0,
-            reason=c.reason,
-        )
-        if c.retry_after > 0:
-            out.retry_after.CopyFrom(convert.duration(c.retry_after))
-        return out
+            return classification_pb(classify_failure(network_error=request.network_error))
+        if not 100 <= request.http_status <= 599:
+            raise InvalidRequest("http_status", "must be an HTTP status (100-599)")
+        return classification_pb(classify_failure(request.http_status, request.body))
 
     @unary
     async def Enqueue(
         self, request: send_pb2.SendRequest, context: Any
     ) -> send_pb2.EnqueueResponse:
-        cmd = convert.send_command(request, self._pnid, key_required=True)
-        refusal = category_refusal(caller(), cmd.category)
-        result = (
-            self._sender.refuse(cmd, refusal)
-            if refusal is not None
-            else await self._outbox.enqueue(cmd)
-        )
+        cmd = send_command(request, self._pnid, key_required=True)
+        result = await self._outbox.enqueue(cmd, principal=caller())
         out = send_pb2.EnqueueResponse(
-            idempotency_key=result.key, outcome=convert.OUTCOME_TO_PB[result.outcome]
+            idempotency_key=result.key, outcome=OUTCOME_TO_PB[result.outcome]
         )
         if not result.decision.allowed:
             out.decision.CopyFrom(convert.decision_pb(result.decision))
@@ -125,7 +101,7 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
             return send_pb2.GetSendStatusResponse(found=False)
         return send_pb2.GetSendStatusResponse(
             found=True,
-            response=convert.send_response(status.result),
+            response=send_response(status.result),
             delivery_status=status.delivery_status,
         )
 
@@ -147,9 +123,7 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
         if not request.id:
             raise InvalidRequest("id", "required")
         result, requeued = await self._review.requeue(request.id)
-        return send_pb2.RequeueDeadLetterResponse(
-            requeued=requeued, response=convert.send_response(result)
-        )
+        return send_pb2.RequeueDeadLetterResponse(requeued=requeued, response=send_response(result))
 
     @unary
     async def ListInDoubt(
@@ -187,7 +161,7 @@ class SendServicer(send_pb2_grpc.SendServiceServicer):
         if len(request.message_id) > _MAX_MESSAGE_ID:
             raise InvalidRequest("message_id", f"at most {_MAX_MESSAGE_ID} characters")
         result = await self._review.resolve_in_doubt(key, sent, request.message_id)
-        return convert.send_response(result)
+        return send_response(result)
 
 
 _RESOLUTIONS = frozenset((send_pb2.IN_DOUBT_RESOLUTION_SENT, send_pb2.IN_DOUBT_RESOLUTION_NOT_SENT))
@@ -197,27 +171,18 @@ _MAX_MESSAGE_ID = 256
 def _key(value: str) -> str:
     if not value:
         raise InvalidRequest("idempotency_key", "required")
-    if len(value) > convert.MAX_KEY:
-        raise InvalidRequest("idempotency_key", f"at most {convert.MAX_KEY} characters")
+    if len(value) > MAX_KEY:
+        raise InvalidRequest("idempotency_key", f"at most {MAX_KEY} characters")
     return value
 
 
 def _dead_letter_pb(d: DeadLetter) -> send_pb2.DeadLetter:
-    e = d.error
     return send_pb2.DeadLetter(
         id=d.id,
         idempotency_key=d.key,
         to_masked=d.to_masked,
         category=convert.CATEGORY_TO_PB[d.category],
-        error=send_pb2.SendError(
-            code=e.code,
-            error_class=convert.ERROR_CLASS_TO_PB[e.error_class],
-            retryable=e.retryable,
-            message=e.message,
-            fbtrace_id=e.fbtrace_id,
-            http_status=e.http_status,
-            subcode=e.subcode,
-        ),
+        error=send_error_pb(d.error),
         attempts=d.attempts,
         created_at=convert.timestamp(d.created_at),
         phone_number_id=d.phone_number_id,

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from sidecar.api import convert
+from sidecar.api import convert_events
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
 from sidecar.api.status import stream, unary
 from sidecar.errors import PreconditionFailed
@@ -55,7 +55,7 @@ class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
             request.remote_ip[:_MAX_HEADER],
             _headers(request.headers) if request.headers else None,
         )
-        return convert.webhook_result(outcome)
+        return convert_events.webhook_result(outcome)
 
     @unary
     async def VerifySubscription(
@@ -78,4 +78,4 @@ class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
             )
         async with self._events.subscribe() as events:
             async for applied in events:
-                yield convert.event_pb(applied)
+                yield convert_events.event_pb(applied)

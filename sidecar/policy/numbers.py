@@ -57,13 +57,18 @@ def from_wa_id(wa_id: str) -> str | None:
     digits = wa_id.strip().removeprefix("+")
     if not (digits.isascii() and digits.isdigit()):
         return None
-    if not _MIN_WA_ID_DIGITS <= len(digits) <= _MAX_E164_DIGITS or digits[0] == "0":
+    if len(digits) < _MIN_WA_ID_DIGITS or digits[0] == "0":
         return None
     try:
         parsed = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:
         return None
-    return _valid(_with_ninth_digit(parsed)) or "+" + digits
+    # A valid number wins even when the digits were longer (a national trunk
+    # "0" after the country code): a send to the same text would use it.
+    valid = _valid(_with_ninth_digit(parsed))
+    if valid is not None:
+        return valid
+    return "+" + digits if len(digits) <= _MAX_E164_DIGITS else None
 
 
 def _with_ninth_digit(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
@@ -82,4 +87,5 @@ def _valid(number: phonenumbers.PhoneNumber) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     result: str = phonenumbers.format_number(number, _E164)
-    return result
+    # E.164 allows 15 digits; phonenumbers' metadata accepts some longer ones.
+    return result if len(result) <= _MAX_E164_DIGITS + 1 else None

@@ -23,13 +23,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from sidecar.errors import IdempotencyConflict, InvalidRequest, StoreUnavailable
+from sidecar.policy.access import Principal
 from sidecar.policy.types import Decision, Reason
 from sidecar.service.models import SendCommand, SendResult, rejected
 from sidecar.service.send import Sender
 
-BatchItem = SendCommand | tuple[str, InvalidRequest | Decision]
-"""A valid command, or the key and validation error of an invalid request,
-or the key and refusal of a request refused before the pipeline."""
+BatchItem = SendCommand | tuple[str, InvalidRequest]
+"""A valid command, or the key and validation error of an invalid request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +52,30 @@ class Campaign:
         self._s = settings
         self._clock = clock
 
-    async def _one(self, item: BatchItem) -> SendResult:
+    async def _one(self, item: BatchItem, principal: Principal | None) -> SendResult:
         if isinstance(item, tuple):
             key, error = item
-            if isinstance(error, Decision):
-                return rejected(key, error)
             reason = Reason.INVALID_NUMBER if error.field == "to" else Reason.INVALID_REQUEST
             return rejected(key, Decision(False, reason, str(error)))
         try:
-            return await self._sender.send(item, max_wait=math.inf)
+            return await self._sender.send(item, max_wait=math.inf, principal=principal)
         except IdempotencyConflict as exc:
             return rejected(item.key, Decision(False, Reason.INVALID_REQUEST, str(exc)))
         except StoreUnavailable as exc:
             return rejected(item.key, Decision(False, Reason.STORE_UNAVAILABLE, str(exc), 1.0))
 
-    async def run(self, items: AsyncIterator[BatchItem]) -> AsyncIterator[SendResult]:
+    async def run(
+        self, items: AsyncIterator[BatchItem], principal: Principal | None = None
+    ) -> AsyncIterator[SendResult]:
+        """One result per item, in completion order; ``principal`` (the
+        authenticated caller) sends only its categories."""
         results: asyncio.Queue[SendResult | None] = asyncio.Queue()
         slots = asyncio.Semaphore(self._s.max_in_flight)
         tasks: set[asyncio.Task[None]] = set()
 
         async def send_one(item: BatchItem) -> None:
             try:
-                results.put_nowait(await self._one(item))
+                results.put_nowait(await self._one(item, principal))
             finally:
                 slots.release()
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import time
 import uuid
@@ -30,6 +29,8 @@ from typing import Protocol
 
 from sidecar.crypto.fields import aad
 from sidecar.policy.types import Category
+from sidecar.service.erasure import ErasureReceipt, erasure_receipt
+from sidecar.service.export import AuditEntry, SubjectExport, audit_entry, subject_export
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.audit_chain import verify_chain
 from sidecar.stores.base import (
@@ -94,26 +95,6 @@ class ConsentView:
             " suppression stands until the user opts in again (an opt-in keyword where"
             " allowed, Meta's resume) or an OverrideSuppression is approved"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectExport:
-    view: ConsentView
-    windows: dict[str, float]
-    sends: tuple[SendRecord, ...]
-    audit: tuple[AuditRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ErasureReceipt:
-    subject_index: str
-    erased_at: float
-    erased_by: str
-    erased: tuple[str, ...]
-    suppression_kept: bool
-    nothing_found: bool
-    digest: str = ""
-    approved_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +357,7 @@ class ConsentManager:
             sends = tuple(data.sends)
         audit = await self._state.audit_entries(0, 10_000, idx.blind)
         await self._audit(actor, "subject.export", idx.blind, (), "api")
-        return SubjectExport(view, windows, sends, tuple(audit))
+        return subject_export(view, windows, sends, audit)
 
     # ------------------------------------------------------------------ erasure
 
@@ -396,31 +377,16 @@ class ConsentManager:
             counts = await self._state.delete_subject(subject.id)
             self._dir.forget(idx.full, subject.id)
             erased = tuple(f"{kind}:{n}" for kind, n in sorted(counts.items()))
-        now = self._clock()
-        receipt = ErasureReceipt(
-            subject_index=idx.blind,
-            erased_at=now,
-            erased_by=actor,
-            erased=erased,
+        receipt = erasure_receipt(
+            idx.blind,
+            self._clock(),
+            actor,
+            erased,
             suppression_kept=bool(snap.suppressed),
             nothing_found=subject is None,
             approved_by=approver,
+            reason=reason,
         )
-        digest = hashlib.sha256(
-            json.dumps(
-                {
-                    "subject_index": receipt.subject_index,
-                    "erased_at": now,
-                    "by": actor,
-                    "approved_by": approver,
-                    "erased": list(erased),
-                    "suppression_kept": receipt.suppression_kept,
-                    "reason": reason,
-                },
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
-        receipt = dataclasses.replace(receipt, digest=digest)
         await self._audit(
             actor,
             "subject.erase",
@@ -428,7 +394,7 @@ class ConsentManager:
             (),
             "api",
             erased=list(erased),
-            digest=digest,
+            digest=receipt.digest,
             suppression_kept=receipt.suppression_kept,
         )
         return receipt
@@ -447,9 +413,11 @@ class ConsentManager:
 
     async def list_audit(
         self, after_seq: int, limit: int, e164: str | None = None
-    ) -> list[AuditRecord]:
+    ) -> list[AuditEntry]:
         subject_index = self._dir.indexes(e164).blind if e164 else ""
-        return await self._state.audit_entries(after_seq, limit, subject_index)
+        return [
+            audit_entry(r) for r in await self._state.audit_entries(after_seq, limit, subject_index)
+        ]
 
     async def verify_audit(self) -> AuditCheck:
         return await verify_audit_log(self._state)

@@ -18,6 +18,11 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 from sidecar.service.webhooks import Applied
+from sidecar.whatsapp.webhooks import InboundMessage, PreferenceUpdate, StatusUpdate
+
+__all__ = ["Applied", "EventHub", "InboundMessage", "PreferenceUpdate", "StatusUpdate"]
+"""What ``Applied.event`` can be, besides an error report: the service reports
+the WhatsApp edge's typed events as they are, and ``api/`` reads them from here."""
 
 
 class EventHub:

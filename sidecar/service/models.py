@@ -1,14 +1,17 @@
-"""Use-case inputs and outputs, free of protobuf (``api/convert.py`` translates)."""
+"""Use-case inputs and outputs, free of protobuf (``api/convert*.py`` translate)."""
 
 from __future__ import annotations
 
 import enum
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sidecar.policy.content import Content
 from sidecar.policy.types import ALLOW, Category, Decision, ErrorClass, Reason
+from sidecar.whatsapp.messages import envelope
 
 
 class Outcome(enum.Enum):
@@ -23,23 +26,65 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class SendCommand:
-    """A validated send request.
+    """A validated send request; build one with ``send_command``.
 
-    ``body`` is the complete Graph request body (JSON bytes, with
-    ``biz_opaque_callback_data`` = ``key``); ``content`` is what the
-    idempotency fingerprint covers (everything but the key).
+    ``message`` is what the send says. ``content`` is what the idempotency
+    fingerprint covers (everything but the key): ``category|phone_number_id|``
+    then the message for ``to`` as Graph JSON (``whatsapp.messages.envelope``),
+    the bytes the Graph body is made of (``graph_body(cmd.envelope, cmd.key)``).
     """
 
     key: str
     key_given: bool
     to: str
     category: Category
-    free_form: bool
     phone_number_id: str
-    body: bytes
+    message: Content
     content: bytes
     dry_run: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def free_form(self) -> bool:
+        """Not a template: allowed only inside the user's service window."""
+        return self.message.free_form
+
+    @property
+    def envelope(self) -> bytes:
+        """The message for ``to`` as Graph JSON, the tail of ``content``."""
+        content = self.content
+        return content[content.index(b"|", content.index(b"|") + 1) + 1 :]
+
+
+def send_command(
+    *,
+    key: str,
+    to: str,
+    category: Category,
+    phone_number_id: str,
+    message: Content,
+    dry_run: bool = False,
+    tags: Mapping[str, str] | None = None,
+    fingerprinted: bool = True,
+) -> SendCommand:
+    """A command for validated input; an empty ``key`` gets a random one.
+
+    ``fingerprinted=False`` (``Check``, which only decides) skips writing
+    ``content``, and the key stays as given.
+    """
+    if not fingerprinted:
+        return SendCommand(key, bool(key), to, category, phone_number_id, message, b"", dry_run)
+    return SendCommand(
+        key or uuid.uuid4().hex,
+        bool(key),
+        to,
+        category,
+        phone_number_id,
+        message,
+        f"{category.value}|{phone_number_id}|{envelope(to, message)}".encode(),
+        dry_run,
+        dict(tags) if tags else {},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,8 @@ from typing import Any
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import NotFound, PermissionDenied, PreconditionFailed
 from sidecar.policy.types import Category
-from sidecar.service.consent import ALL_CATEGORIES, ConsentManager, ErasureReceipt
+from sidecar.service.consent import ALL_CATEGORIES, ConsentManager
+from sidecar.service.erasure import ErasureReceipt
 from sidecar.stores.base import OperationRecord, OperationState, OperationStore
 
 ERASE_SUBJECT = "erase_subject"

@@ -32,6 +32,7 @@ from typing import Protocol
 
 from sidecar.crypto.fields import FieldCipher
 from sidecar.errors import IdempotencyConflict, SidecarError, StoreUnavailable
+from sidecar.policy.access import Principal, category_refusal
 from sidecar.policy.types import ErrorClass
 from sidecar.redact import mask_number
 from sidecar.service.campaign import CampaignSettings
@@ -79,9 +80,13 @@ class Outbox:
         self.wake = asyncio.Event()
         """Set on every new enqueue; the dispatcher waits on it."""
 
-    async def enqueue(self, cmd: SendCommand) -> SendResult:
+    async def enqueue(self, cmd: SendCommand, principal: Principal | None = None) -> SendResult:
         """Queue ``cmd`` (its key is required) and answer QUEUED, or the stored
-        state of the key; ``dry_run`` only decides, like ``Send``."""
+        state of the key; ``dry_run`` only decides, like ``Send``. A
+        ``principal`` (the authenticated caller) queues only its categories."""
+        refusal = category_refusal(principal, cmd.category)
+        if refusal is not None:
+            return self.sender.refuse(cmd, refusal)
         if cmd.dry_run:
             decision = await self.sender.check(cmd)
             if not decision.allowed:

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import NotFound, PreconditionFailed
 from sidecar.policy.types import Category, ErrorClass
-from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult
+from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, send_command
 from sidecar.service.send import Sender
 from sidecar.stores.base import (
     DeadLetterRecord,
@@ -44,12 +44,11 @@ from sidecar.stores.base import (
     SendState,
     SendStore,
 )
+from sidecar.whatsapp.messages import stored_message
 
 log = logging.getLogger(__name__)
 
 _REQUEUE_SUFFIX = re.compile(r"#r\d+$")
-# What convert.send_command adds around the message object in a Graph body.
-_ENVELOPE = ("messaging_product", "recipient_type", "to", "biz_opaque_callback_data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,18 +221,11 @@ def _dead_letter(r: DeadLetterRecord) -> DeadLetter:
 
 
 def _command(request: dict[str, Any], key: str) -> SendCommand:
-    """The dead letter's Graph body under ``key``, fingerprinted like a client request."""
-    body = json.loads(request["body"])
-    message = {k: v for k, v in body.items() if k not in _ENVELOPE}
-    content = [request["category"], request["phone_number_id"], request["to"], message]
-    body["biz_opaque_callback_data"] = key
-    return SendCommand(
+    """The dead letter's message under ``key``, fingerprinted like a client request."""
+    return send_command(
         key=key,
-        key_given=True,
         to=request["to"],
         category=Category(request["category"]),
-        free_form=request["free_form"],
         phone_number_id=request["phone_number_id"],
-        body=json.dumps(body, separators=(",", ":")).encode(),
-        content=json.dumps(content, separators=(",", ":"), sort_keys=True).encode(),
+        message=stored_message(request["body"]),
     )

@@ -19,6 +19,7 @@ from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.policy.types import Category
 from sidecar.service.models import SendCommand
 from sidecar.stores.base import SendRecord
+from sidecar.whatsapp.messages import graph_body, stored_message
 
 
 def seal_request(cipher: FieldCipher, cmd: SendCommand) -> bytes:
@@ -35,9 +36,8 @@ def open_request(cipher: FieldCipher, record: SendRecord) -> SendCommand:
         key_given=True,
         to=data["to"],
         category=Category(data["category"]),
-        free_form=data["free_form"],
         phone_number_id=data["phone_number_id"],
-        body=data["body"].encode(),
+        message=stored_message(data["body"]),
         content=data["content"].encode(),
         tags=data["tags"],
     )
@@ -54,7 +54,7 @@ def _encode(cmd: SendCommand) -> bytes:
             "category": cmd.category.value,
             "free_form": cmd.free_form,
             "phone_number_id": cmd.phone_number_id,
-            "body": cmd.body.decode(),
+            "body": graph_body(cmd.envelope, cmd.key).decode(),
             "content": cmd.content.decode(),
             "tags": dict(cmd.tags),
         },

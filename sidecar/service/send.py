@@ -42,6 +42,7 @@ from typing import Protocol, TypeVar
 
 from sidecar.crypto.fields import FieldCipher, aad
 from sidecar.errors import IdempotencyConflict, StoreUnavailable
+from sidecar.policy.access import Principal, category_refusal
 from sidecar.policy.consent import ConsentRules, decide_category, decide_consent, decide_window
 from sidecar.policy.retry import (
     OPT_OUT_CODES,
@@ -74,6 +75,7 @@ from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, recording, tracer
 from sidecar.whatsapp.client import MessageSender
 from sidecar.whatsapp.errors import GraphError
+from sidecar.whatsapp.messages import graph_body
 from sidecar.whatsapp.tokens import TokenManager
 
 log = logging.getLogger(__name__)
@@ -150,8 +152,12 @@ class Sender:
 
     # ------------------------------------------------------------------ decisions
 
-    async def check(self, cmd: SendCommand) -> Decision:
-        """The verdict for ``cmd`` now, consuming nothing."""
+    async def check(self, cmd: SendCommand, *, principal: Principal | None = None) -> Decision:
+        """The verdict for ``cmd`` now, consuming nothing; ``principal`` is the
+        authenticated caller, refused categories it may not send."""
+        refusal = category_refusal(principal, cmd.category)
+        if refusal is not None:
+            return refusal
         decision, _ = await self._decide(cmd, self._d.directory.indexes(cmd.to), consume=False)
         return decision
 
@@ -224,8 +230,18 @@ class Sender:
     def fingerprint(self, cmd: SendCommand) -> str:
         return hashlib.blake2b(cmd.content, key=self._d.fingerprint_key, digest_size=16).hexdigest()
 
-    async def send(self, cmd: SendCommand, *, max_wait: float | None = None) -> SendResult:
-        """Send with idempotency; concurrent repeats of one key share one call."""
+    async def send(
+        self,
+        cmd: SendCommand,
+        *,
+        max_wait: float | None = None,
+        principal: Principal | None = None,
+    ) -> SendResult:
+        """Send with idempotency; concurrent repeats of one key share one call.
+        A ``principal`` (the authenticated caller) sends only its categories."""
+        refusal = category_refusal(principal, cmd.category)
+        if refusal is not None:
+            return self.refuse(cmd, refusal)
         pending = self._inflight.get(cmd.key)
         if pending is not None:
             fingerprint, shared = pending
@@ -453,6 +469,7 @@ class Sender:
         attempts = 0
         retries = 0
         auth_refreshed = False
+        body = graph_body(cmd.envelope, cmd.key)
         while True:
             if attempts:  # a retry: an opt-out may have arrived since the last attempt
                 allowed = await self._still_allowed(cmd)
@@ -465,7 +482,7 @@ class Sender:
             attempts += 1
             try:
                 message_id = await d.graph.send_message(
-                    cmd.phone_number_id, cmd.body, resend_count=attempts - 1
+                    cmd.phone_number_id, body, resend_count=attempts - 1
                 )
             except GraphError as err:
                 c = self._classify(err, cmd)
@@ -557,7 +574,7 @@ class Sender:
                 "category": cmd.category.value,
                 "free_form": cmd.free_form,
                 "phone_number_id": cmd.phone_number_id,
-                "body": cmd.body.decode(),
+                "body": graph_body(cmd.envelope, cmd.key).decode(),
             }
         ).encode()
         await self._d.state.put_dead_letter(

@@ -34,6 +34,7 @@ MAX_TEXT_CHARS = 500
 """Stored message/details are cut to this many characters."""
 _MAX_ID_CHARS = 64
 _MAX_CODE_DIGITS = 12  # far beyond any Graph code; keeps int() cheap
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1  # Graph's codes, and the answer's fields
 _MAX_RETRY_AFTER = 7 * 86_400.0
 _CODE_IN_MESSAGE = re.compile(r"\(#(\d{1,9})\)")
 _TRACE_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_\-+/=]")
@@ -153,19 +154,23 @@ def _as_str(value: object) -> str:
 
 
 def _as_int(value: object) -> int | None:
-    """An integer field as Graph (or a sloppy proxy) may send it; ``None`` if unusable."""
+    """An integer field as Graph (or a sloppy proxy) may send it; ``None`` if
+    unusable, which includes anything outside 32 bits."""
+    number: int | None = None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, float):
+        number = int(value) if value.is_integer() else None
+    elif isinstance(value, str):
         stripped = value.strip()
         digits = stripped.removeprefix("-")
         if 0 < len(digits) <= _MAX_CODE_DIGITS and digits.isascii() and digits.isdigit():
-            return int(stripped)
-    return None
+            number = int(stripped)
+    if number is None or not _INT32_MIN <= number <= _INT32_MAX:
+        return None
+    return number
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import grpc
 import pytest
 
-from sidecar.api import convert
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, verify_pb2
+from sidecar.api.convert_send import send_command
 from sidecar.policy.types import Category
 from sidecar.simulator import SimulatorHandle
 from sidecar.testing import Embedded, inbound_text, signature
@@ -106,7 +106,7 @@ async def test_a_service_template_queued_before_the_rule_is_refused_not_sent(
         category=common_pb2.CATEGORY_AUTHENTICATION,
         template=send_pb2.Template(name="otp", language=send_pb2.TemplateLanguage(code="en")),
     )
-    cmd = convert.send_command(otp, sidecar.settings.phone_number_id, key_required=True)
+    cmd = send_command(otp, sidecar.settings.phone_number_id, key_required=True)
     queued = await sidecar.runtime.outbox.enqueue(
         dataclasses.replace(cmd, category=Category.SERVICE)
     )

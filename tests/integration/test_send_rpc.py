@@ -216,6 +216,31 @@ async def test_classify_exposes_the_table(sidecar: Embedded) -> None:
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_classify_reads_a_code_beyond_32_bits_as_unknown(sidecar: Embedded) -> None:
+    """Found by fuzzing: such a code used to end the call with INTERNAL."""
+    body = b'{"error":{"message":"odd","code":2147483648,"error_subcode":4294967296}}'
+    c = await sidecar.send.Classify(send_pb2.ClassifyRequest(http_status=400, body=body))
+    unknown = await sidecar.send.Classify(
+        send_pb2.ClassifyRequest(http_status=400, body=b'{"error":{"message":"odd"}}')
+    )
+    assert c == unknown
+    assert c.code == 0
+
+
+async def test_a_graph_code_beyond_32_bits_is_answered_and_stored(
+    sidecar: Embedded, simulator: SimulatorHandle
+) -> None:
+    await grant(sidecar)
+    simulator.state.add_fault(FaultRule(code=2**31, error_subcode=2**32, http_status=400))
+    reply = await sidecar.send.Send(template(key="huge-code"))
+    assert reply.outcome == send_pb2.OUTCOME_FAILED
+    assert (reply.error.code, reply.error.subcode, reply.error.http_status) == (0, 0, 400)
+    status = await sidecar.send.GetSendStatus(
+        send_pb2.GetSendStatusRequest(idempotency_key="huge-code")
+    )
+    assert status.response.error == reply.error
+
+
 async def test_send_batch_answers_every_request(
     sidecar: Embedded, simulator: SimulatorHandle
 ) -> None:

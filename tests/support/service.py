@@ -24,13 +24,14 @@ from typing import Any
 from sidecar.config import Settings
 from sidecar.crypto import BlindIndexer, FieldCipher, Keyring, SubjectKeys
 from sidecar.policy.buttons import ButtonRules
+from sidecar.policy.content import Template
 from sidecar.policy.inbound import InboundRules
 from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
 from sidecar.service.consent import ConsentManager
-from sidecar.service.models import SendCommand
+from sidecar.service.models import SendCommand, send_command
 from sidecar.service.outbox import Outbox
 from sidecar.service.pacing import QuotaGate
 from sidecar.service.send import SendDeps, Sender, SendSettings
@@ -145,24 +146,13 @@ def command(
     template: str = "otp",
     dry_run: bool = False,
 ) -> SendCommand:
-    """A validated template send, as ``api/convert.py`` would hand it over."""
-    content = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to,
-        "type": "template",
-        "template": {"name": template, "language": {"code": "en"}},
-    }
-    body = {**content, "biz_opaque_callback_data": key}
-    return SendCommand(
+    """A validated template send, as ``api/convert_send.py`` would hand it over."""
+    return send_command(
         key=key,
-        key_given=True,
         to=to,
         category=category,
-        free_form=False,
         phone_number_id=PHONE_NUMBER_ID,
-        body=json.dumps(body).encode(),
-        content=json.dumps(content, sort_keys=True).encode(),
+        message=Template(template, "en"),
         dry_run=dry_run,
     )
 

@@ -73,6 +73,12 @@ def test_str_names_code_status_and_message() -> None:
         ("", None),
         ("-", None),
         ("1" * 40, None),
+        (2**31 - 1, 2**31 - 1),
+        (-(2**31), -(2**31)),
+        (2**31, None),  # no Graph code is that large; the answer's fields are 32-bit
+        (-(2**31) - 1, None),
+        ("2147483648", None),
+        (2.0**31, None),
         ("١٢٣", None),  # Arabic-Indic digits are not a Graph code
         (None, None),
         ([130429], None),
@@ -90,6 +96,10 @@ def test_missing_code_is_recovered_from_the_message_prefix() -> None:
 
 def test_subcode_with_wrong_type_is_ignored() -> None:
     assert parse_graph_error(400, graph_body(code=1, error_subcode="x")).subcode is None
+
+
+def test_subcode_beyond_32_bits_is_ignored() -> None:
+    assert parse_graph_error(400, graph_body(code=1, error_subcode=2**40)).subcode is None
 
 
 def test_wrongly_typed_text_fields_become_empty() -> None:

@@ -18,6 +18,7 @@ import pytest
 from sidecar.config import load_settings
 from sidecar.errors import StoreUnavailable
 from sidecar.policy.consent import ConsentRules
+from sidecar.policy.content import Template
 from sidecar.policy.retry import RetryPolicy
 from sidecar.policy.types import ALLOW, Category, Decision, Reason
 from sidecar.service.models import SendCommand
@@ -93,9 +94,8 @@ def command(to: str) -> SendCommand:
         key_given=False,
         to=to,
         category=Category.AUTHENTICATION,
-        free_form=False,
         phone_number_id=PNID,
-        body=b"{}",
+        message=Template("otp", "en"),
         content=b"{}",
     )
 

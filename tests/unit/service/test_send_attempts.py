@@ -20,9 +20,10 @@ from sidecar.crypto.fields import FieldCipher
 from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
 from sidecar.policy.consent import ConsentRules
+from sidecar.policy.content import Template
 from sidecar.policy.retry import RetryPolicy
 from sidecar.policy.types import Category
-from sidecar.service.models import Outcome, SendCommand
+from sidecar.service.models import Outcome, SendCommand, send_command
 from sidecar.service.pacing import QuotaGate
 from sidecar.service.resend import Resender
 from sidecar.service.send import SendDeps, Sender, SendSettings
@@ -32,6 +33,7 @@ from sidecar.stores.factory import Stores, open_stores
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.whatsapp.errors import GraphError, network_error
+from sidecar.whatsapp.messages import graph_body
 from sidecar.whatsapp.tokens import TokenManager
 
 PNID = "106540352242922"
@@ -137,17 +139,12 @@ async def stores() -> AsyncIterator[Stores]:
 
 
 def command(key: str, to: str = TO) -> SendCommand:
-    message = {"type": "template", "template": {"name": "otp", "language": {"code": "en"}}}
-    body = {"messaging_product": "whatsapp", "to": to, "biz_opaque_callback_data": key, **message}
-    return SendCommand(
+    return send_command(
         key=key,
-        key_given=True,
         to=to,
         category=Category.AUTHENTICATION,
-        free_form=False,
         phone_number_id=PNID,
-        body=json.dumps(body).encode(),
-        content=json.dumps([to, message]).encode(),
+        message=Template("otp", "en"),
     )
 
 
@@ -251,7 +248,9 @@ async def test_an_opted_in_resend_goes_once_when_no_status_came(stores: Stores) 
     w.now[0] += 2.0
     [result] = await resender.resend_due()
     assert (result.outcome, result.message_id) == (Outcome.SENT, "wamid.R")
-    assert [json.loads(c) for c in graph.calls] == [json.loads(command("k1").body)] * 2
+    assert [json.loads(c) for c in graph.calls] == [
+        json.loads(graph_body(command("k1").envelope, "k1"))
+    ] * 2
     done = await stores.state.get_send("k1")
     assert done is not None
     assert (done.state, done.outcome, done.request_ct) == (SendState.DONE, "sent", b"")
