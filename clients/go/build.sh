@@ -22,8 +22,18 @@ if [ -x "$OUT/wa-example" ]; then
     exit 0
 fi
 
-WORK=$(mktemp -d "$ROOT/.tools/clients/go.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$ROOT/.tools/clients"; mktemp -d "$ROOT/.tools/clients/go.tmp.XXXXXX"; })
+mkdir -p "$ROOT/.tools/clients"
+WORK=$(mktemp -d "$ROOT/.tools/clients/go.tmp.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+
+# Move the finished build into place in one rename (a concurrent build that
+# finished first wins; both are the same), then drop builds of older keys.
+publish() {
+    mkdir -p "$(dirname "$OUT")"
+    mv -T "$WORK/out" "$OUT" 2>/dev/null || [ -e "$OUT/wa-example" ]
+    find "$ROOT/.tools/clients/go" -mindepth 1 -maxdepth 1 ! -name "$KEY" -exec rm -rf {} +
+    echo "$OUT/wa-example"
+}
 mkdir -p "$WORK/gopath/src"
 # go_package in the proto names the import path; paths=import places the files under it.
 # Debian's protoc-gen-go is golang/protobuf 1.3 (API v1): its well-known types
@@ -41,7 +51,7 @@ cp -r "$HERE/example" "$WORK/example"
     GOCACHE="$ROOT/.tools/clients/go-build-cache" \
     go build -o "$WORK/wa-example" .
 )
-mkdir -p "$OUT"
-mv "$WORK/gopath/src/github.com/wa-policy-sidecar/wa-policy-sidecar/gen" "$OUT/gen"
-mv "$WORK/wa-example" "$OUT/wa-example"
-echo "$OUT/wa-example"
+mkdir -p "$WORK/out"
+mv "$WORK/gopath/src/github.com/wa-policy-sidecar/wa-policy-sidecar/gen" "$WORK/out/gen"
+mv "$WORK/wa-example" "$WORK/out/wa-example"
+publish

@@ -40,6 +40,15 @@ fi
 mkdir -p "$ROOT/.tools/clients"
 WORK=$(mktemp -d "$ROOT/.tools/clients/java.tmp.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+
+# Move the finished build into place in one rename (a concurrent build that
+# finished first wins; both are the same), then drop builds of older keys.
+publish() {
+    mkdir -p "$(dirname "$OUT")"
+    mv -T "$WORK/out" "$OUT" 2>/dev/null || [ -e "$OUT/wa-example.jar" ]
+    find "$ROOT/.tools/clients/java" -mindepth 1 -maxdepth 1 ! -name "$KEY" -exec rm -rf {} +
+    echo "$OUT/wa-example.jar"
+}
 mkdir -p "$WORK/gen" "$WORK/classes"
 protoc -I "$ROOT/proto" -I /usr/include \
     --java_out="$WORK/gen" \
@@ -57,7 +66,7 @@ javac -nowarn -encoding UTF-8 --release 17 -cp "$CP:$ANNOTATIONS" -d "$WORK/clas
 echo "Main-Class: io.wasidecar.example.Example" >"$WORK/manifest"
 echo "Class-Path: $(echo "$CP" | tr ':' ' ')" | fold -w 70 | sed '2,$s/^/ /' >>"$WORK/manifest"
 jar --create --file "$WORK/wa-example.jar" --manifest "$WORK/manifest" -C "$WORK/classes" .
-mkdir -p "$OUT"
-mv "$WORK/gen" "$OUT/gen"
-mv "$WORK/wa-example.jar" "$OUT/wa-example.jar"
-echo "$OUT/wa-example.jar"
+mkdir -p "$WORK/out"
+mv "$WORK/gen" "$WORK/out/gen"
+mv "$WORK/wa-example.jar" "$WORK/out/wa-example.jar"
+publish
