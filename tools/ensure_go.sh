@@ -26,7 +26,7 @@ else
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends golang-go golang-google-grpc-dev \
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends golang-go golang-google-grpc-dev \
     golang-goprotobuf-dev protoc-gen-go-grpc protobuf-compiler libprotobuf-dev >/dev/null
 present || { echo "ensure_go: toolchain still incomplete after apt-get" >&2; exit 1; }

@@ -32,8 +32,8 @@ fi
 JDK=""
 command -v javac >/dev/null 2>&1 || JDK="openjdk-17-jdk-headless"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $JDK protobuf-compiler \
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $JDK protobuf-compiler \
     protobuf-compiler-grpc-java-plugin libgrpc-java libprotobuf-java libnetty-java \
     libperfmark-java libguava-java liberror-prone-java libjsr305-java \
     libgeronimo-annotation-1.3-spec-java >/dev/null
