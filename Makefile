@@ -7,10 +7,10 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test lint typecheck proto proto-check bench soak clean tools clients proto-contract proto-baseline
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast]' -e 'clients/python[otel]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -57,16 +57,18 @@ clients: tools
 	sh clients/java/build.sh
 
 lint: install
-	$(BIN)/ruff check sidecar tests bench tools examples
-	$(BIN)/ruff format --check sidecar tests bench tools examples
+	$(BIN)/ruff check sidecar tests bench tools examples clients/python
+	$(BIN)/ruff format --check sidecar tests bench tools examples clients/python
 
 typecheck: install
 	$(BIN)/mypy
 
-## Regenerate sidecar/api/_gen from proto/ (a unit test fails when it is stale).
+## Regenerate sidecar/api/_gen and the Python client's stubs from proto/
+## (unit tests fail when either is stale).
 proto: install
-	rm -rf sidecar/api/_gen
-	$(BIN)/python tools/gen_proto.py
+	rm -rf sidecar/api/_gen clients/python/wa_sidecar_client/_gen
+	$(BIN)/python tools/gen_proto.py --target sidecar
+	$(BIN)/python tools/gen_proto.py --target client
 
 bench: install
 	$(BIN)/python -m bench

@@ -1,11 +1,14 @@
-"""Generate the Python gRPC code from proto/ into sidecar/api/_gen/.
+"""Generate the Python gRPC code from proto/ into the sidecar or the client.
 
-Usage: python tools/gen_proto.py [--out DIR]
+Usage: python tools/gen_proto.py [--target sidecar|client] [--out DIR]
 
-protoc writes absolute imports (``from wasidecar.v1 import common_pb2``); they
-are rewritten to live under ``sidecar.api._gen`` so the generated package is
-importable without touching sys.path. ``make proto`` runs this; a unit test
-runs it into a temporary folder and compares, so stale code fails CI.
+``sidecar`` writes sidecar/api/_gen/; ``client`` writes the stubs the Python
+client ships, clients/python/wa_sidecar_client/_gen/ (the client is installed
+without the sidecar, so it carries its own copy). protoc writes absolute
+imports (``from wasidecar.v1 import common_pb2``); they are rewritten to live
+under the target's package so the code is importable without touching
+sys.path. ``make proto`` runs both; unit tests run each into a temporary
+folder and compare, so stale code fails CI.
 """
 
 from __future__ import annotations
@@ -19,12 +22,19 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
-DEFAULT_OUT = ROOT / "sidecar" / "api" / "_gen"
+TARGETS = {
+    # name: (default output folder, the Python package that folder is)
+    "sidecar": (ROOT / "sidecar" / "api" / "_gen", "sidecar.api._gen"),
+    "client": (
+        ROOT / "clients" / "python" / "wa_sidecar_client" / "_gen",
+        "wa_sidecar_client._gen",
+    ),
+}
 _IMPORT = re.compile(r"^(from|import) wasidecar\.v1", re.MULTILINE)
 _QUALIFIED = re.compile(r"(?<![\w.])wasidecar\.v1\.(\w+_pb2)")
 
 
-def generate(out: Path) -> list[Path]:
+def generate(out: Path, package: str = TARGETS["sidecar"][1]) -> list[Path]:
     protos = sorted(PROTO_DIR.glob("wasidecar/v1/*.proto"))
     out.mkdir(parents=True, exist_ok=True)
     include = str(Path(protoc.__file__).parent / "_proto")
@@ -46,8 +56,8 @@ def generate(out: Path) -> list[Path]:
     written = []
     for path in sorted((out / "wasidecar").rglob("*.py*")):
         text = path.read_text()
-        text = _IMPORT.sub(r"\1 sidecar.api._gen.wasidecar.v1", text)
-        text = _QUALIFIED.sub(r"sidecar.api._gen.wasidecar.v1.\1", text)
+        text = _IMPORT.sub(rf"\1 {package}.wasidecar.v1", text)
+        text = _QUALIFIED.sub(rf"{package}.wasidecar.v1.\1", text)
         path.write_text(text)
         written.append(path)
     for pkg in (out, out / "wasidecar", out / "wasidecar" / "v1"):
@@ -60,10 +70,13 @@ def generate(out: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--target", choices=sorted(TARGETS), default="sidecar")
+    parser.add_argument("--out", type=Path, help="default: the target's own folder")
     args = parser.parse_args()
-    files = generate(args.out)
-    sys.stdout.write(f"generated {len(files)} files under {args.out}\n")
+    default_out, package = TARGETS[args.target]
+    out = args.out or default_out
+    files = generate(out, package)
+    sys.stdout.write(f"generated {len(files)} files under {out}\n")
 
 
 if __name__ == "__main__":

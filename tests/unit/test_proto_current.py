@@ -1,4 +1,5 @@
-"""The generated code under sidecar/api/_gen matches proto/ (run `make proto`)."""
+"""The generated code under sidecar/api/_gen and the Python client's stubs
+match proto/ (run `make proto`)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,29 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 GEN = ROOT / "sidecar" / "api" / "_gen"
+CLIENT_GEN = ROOT / "clients" / "python" / "wa_sidecar_client" / "_gen"
 
 
 def _sources(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.suffix in (".py", ".pyi")]
 
 
-def test_generated_code_is_current(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("target", "committed_dir"), [("sidecar", GEN), ("client", CLIENT_GEN)])
+def test_generated_code_is_current(tmp_path: Path, target: str, committed_dir: Path) -> None:
     subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "gen_proto.py"), "--out", str(tmp_path)],
+        [
+            sys.executable,
+            str(ROOT / "tools" / "gen_proto.py"),
+            "--target",
+            target,
+            "--out",
+            str(tmp_path),
+        ],
         check=True,
         capture_output=True,
     )
     fresh = {p.relative_to(tmp_path): p.read_text() for p in _sources(tmp_path)}
-    committed = {p.relative_to(GEN): p.read_text() for p in _sources(GEN)}
+    committed = {p.relative_to(committed_dir): p.read_text() for p in _sources(committed_dir)}
     stale = sorted(
         str(k) for k in fresh.keys() | committed.keys() if fresh.get(k) != committed.get(k)
     )
