@@ -3,6 +3,7 @@ reading answers, and the retry decision. No I/O here."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +29,8 @@ CategoryLike: TypeAlias = "str | common_pb2.Category.ValueType"
 JurisdictionLike: TypeAlias = "str | consent_pb2.Jurisdiction.ValueType"
 """``"GDPR"`` or ``consent_pb2.JURISDICTION_GDPR``."""
 Metadata: TypeAlias = tuple[tuple[str, str], ...]
+
+log = logging.getLogger("wa_sidecar_client")
 
 _SENT_OR_PENDING: Final = frozenset(
     {send_pb2.OUTCOME_SENT, send_pb2.OUTCOME_IN_DOUBT, send_pb2.OUTCOME_DRY_RUN}
@@ -221,6 +224,7 @@ class Attempts:
     def __init__(self, retry: RetryPolicy, timeout: float | None) -> None:
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._backoffs: Iterator[float] = retry.backoffs()
+        self.retries = 0
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (``None``: no deadline)."""
@@ -236,4 +240,12 @@ class Attempts:
         left = self.remaining()
         if wait is None or (left is not None and wait >= left):
             return None
+        self.retries += 1
+        log.info(
+            "sidecar unavailable (%s); retry %d in %.3f s",
+            error.detail,
+            self.retries,
+            wait,
+            extra={"event": "retry", "retry": self.retries},
+        )
         return wait
