@@ -30,12 +30,14 @@ test: install lint typecheck tools
 
 ## External tools the tests use, each installed only when missing: promtool (Debian's
 ## prometheus), the Go and Java gRPC toolchains (Debian) for clients/go and clients/java,
-## buf (npm ci in tools/buf) for the API contract checks.
+## buf (npm ci in tools/buf) for the API contract checks, the Node client's packages
+## (npm ci in clients/node, when its lockfile changed).
 tools:
 	sh tools/ensure_promtool.sh
 	sh tools/ensure_go.sh
 	sh tools/ensure_java_grpc.sh
 	sh tools/ensure_buf.sh
+	sh tools/ensure_node_client.sh
 
 BUF := tools/buf/node_modules/.bin/buf
 

@@ -1,0 +1,6 @@
+export interface ApproveOperationRequest {
+    'operationId'?: (string);
+}
+export interface ApproveOperationRequest__Output {
+    'operationId': (string);
+}

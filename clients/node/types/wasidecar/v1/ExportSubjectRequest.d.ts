@@ -1,0 +1,6 @@
+export interface ExportSubjectRequest {
+    'phoneNumber'?: (string);
+}
+export interface ExportSubjectRequest__Output {
+    'phoneNumber': (string);
+}

@@ -1,0 +1,6 @@
+export interface GetRequest {
+    'phoneNumber'?: (string);
+}
+export interface GetRequest__Output {
+    'phoneNumber': (string);
+}

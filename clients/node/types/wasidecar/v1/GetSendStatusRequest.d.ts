@@ -1,0 +1,6 @@
+export interface GetSendStatusRequest {
+    'idempotencyKey'?: (string);
+}
+export interface GetSendStatusRequest__Output {
+    'idempotencyKey': (string);
+}

@@ -1,0 +1,6 @@
+export interface RequeueDeadLetterRequest {
+    'id'?: (string);
+}
+export interface RequeueDeadLetterRequest__Output {
+    'id': (string);
+}

@@ -1,0 +1,4 @@
+export interface StreamEventsRequest {
+}
+export interface StreamEventsRequest__Output {
+}

@@ -1,0 +1,4 @@
+export interface VerifyAuditRequest {
+}
+export interface VerifyAuditRequest__Output {
+}
