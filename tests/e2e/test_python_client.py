@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import threading
@@ -40,7 +41,13 @@ from wa_sidecar_client import (
 )
 from wa_sidecar_client.v1 import common_pb2, send_pb2
 
-from sidecar.testing import SidecarProcess, free_port, inbound_text, signature
+from sidecar.testing import (
+    DEV_VERIFY_TOKEN,
+    SidecarProcess,
+    free_port,
+    inbound_text,
+    signature,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -177,6 +184,8 @@ def test_verify_webhook_accepts_the_raw_bytes_and_refuses_a_tampered_body(
             client.verify_webhook(reserialised, signature(body), "127.0.0.1")
         assert rejected.value.reason == "REJECTION_BAD_SIGNATURE"
         assert rejected.value.http_status == 401
+        assert client.verify_subscription("subscribe", DEV_VERIFY_TOKEN, "1158") == "1158"
+        assert client.verify_subscription("subscribe", "wrong", "1158") is None
         with pytest.raises(TypeError, match="raw_body"):
             client.verify_webhook(json.loads(body), signature(body), "127.0.0.1")
 
@@ -317,11 +326,13 @@ def test_a_deadline_bounds_the_retries() -> None:
 def test_the_client_installs_and_works_without_the_sidecars_dependencies(
     served: Served, tmp_path: Path
 ) -> None:
+    # Built from a copy: an in-tree build would leave build/ in the checkout.
+    source = shutil.copytree(CLIENT, tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", CLIENT],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(source)],
         check=True,
         capture_output=True,
         timeout=120,

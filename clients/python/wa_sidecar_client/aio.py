@@ -152,6 +152,24 @@ class AsyncSidecarClient:
         result = await self._unary(self._verify.VerifyWebhook, request, timeout)
         return _calls.checked_webhook(result) if check else result
 
+    async def verify_subscription(
+        self, mode: str, verify_token: str, challenge: str, *, timeout: float | None = None
+    ) -> str | None:
+        """Meta's GET handshake: the ``hub.challenge`` to echo, or ``None``.
+
+            challenge = await client.verify_subscription(
+                args["hub.mode"], args["hub.verify_token"], args["hub.challenge"])
+
+        Answer 200 with the challenge, or 403 when it is ``None``.
+        """
+        request = verify_pb2.SubscriptionRequest(
+            mode=mode, verify_token=verify_token, challenge=challenge
+        )
+        reply: verify_pb2.SubscriptionResult = await self._unary(
+            self._verify.VerifySubscription, request, timeout
+        )
+        return reply.challenge if reply.ok else None
+
     async def stream_events(
         self, *, timeout: float | None = None
     ) -> AsyncIterator[verify_pb2.Event]:
