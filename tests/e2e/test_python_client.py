@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,8 @@ from sidecar.testing import (
 
 pytestmark = pytest.mark.e2e
 
-CLIENT = str(Path(__file__).resolve().parents[2] / "clients" / "python")
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = str(ROOT / "clients" / "python")
 TOKEN = "client-test-token-7f3a"  # a throwaway caller token of this test
 AUDITOR_TOKEN = "client-test-auditor-91c2"
 T = TypeVar("T")
@@ -357,3 +359,31 @@ def test_the_client_installs_and_works_without_the_sidecars_dependencies(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("wamid.")
+
+
+def _first_block(readme: Path, lang: str) -> str:
+    text = readme.read_text()
+    return text.split(f"```{lang}\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [ROOT / "README.md", ROOT / "clients" / "python" / "README.md"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_the_readme_example_runs(served: Served, readme: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "WASIDECAR_ADDR": served.addr, "WASIDECAR_TOKEN": TOKEN}
+    done = subprocess.run(
+        [sys.executable, "-c", _first_block(readme, "python")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("wamid.")
+    if readme != ROOT / "README.md":
+        assert lines[1] == "REASON_OUTSIDE_SERVICE_WINDOW"

@@ -8,6 +8,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 const { setTimeout: sleep } = require('node:timers/promises');
+const execFile = require('node:util').promisify(require('node:child_process').execFile);
 const otel = require('@opentelemetry/api');
 const { W3CTraceContextPropagator } = require('@opentelemetry/core');
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
@@ -232,6 +233,22 @@ describe('against a live sidecar', () => {
     assert.equal(value.message.fromNumber, '12025550143');
     assert.equal(value.message.optOut, true);
     assert.equal((await c.getConsent('+12025550143')).suppressed, true);
+  });
+
+  test("the README's example runs", async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const code = readme.split('```js\n')[1].split('```')[0].replace("require('wa-sidecar-client')", "require('..')");
+    const file = path.join(__dirname, `.readme-${process.pid}.js`); // beside the package's node_modules
+    fs.writeFileSync(file, code);
+    try {
+      const env = { ...process.env, WASIDECAR_ADDR: sidecar.grpcAddr, WASIDECAR_TOKEN: TOKEN };
+      const { stdout } = await execFile(process.execPath, [file], { env, timeout: 30000 });
+      const lines = stdout.trim().split('\n');
+      assert.match(lines[0], /^wamid\./);
+      assert.equal(lines[1], 'REASON_OUTSIDE_SERVICE_WINDOW');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 
   test('the active OpenTelemetry context reaches the sidecar as traceparent', async () => {
