@@ -226,26 +226,50 @@ def test_the_token_comes_from_the_environment_and_is_checked(
     assert "consent-writer" in denied.value.detail
 
 
+def _deliver_until_subscribed(served: Served, body: bytes) -> int:
+    """POST ``body`` to the ingress; it answers 503 until a subscriber is
+    connected, and Meta redelivers, so this does the same until it is open."""
+    deadline = time.monotonic() + 10
+    while (status := served.post_webhook(body, signature(body))) == 503:
+        assert time.monotonic() < deadline, "the subscription never opened"
+        time.sleep(0.05)
+    return status
+
+
+def _wait_until_unsubscribed(served: Served, body: bytes) -> None:
+    """Closing a stream cancels its call: once the cancellation reaches the
+    sidecar it drops the subscriber, and the ingress refuses again."""
+    deadline = time.monotonic() + 10
+    while served.post_webhook(body, signature(body)) != 503:
+        assert time.monotonic() < deadline, "the stream outlived its close()"
+        time.sleep(0.05)
+
+
 async def test_stream_events_yields_what_the_ingress_verified(served: Served) -> None:
     async with AsyncSidecarClient(served.addr, token=TOKEN) as client:
         events = client.stream_events(timeout=30)
         first = asyncio.ensure_future(anext(events))
         body = inbound_text("12025550143", "STOP")
-        # The ingress answers 503 until a subscriber is connected, and Meta
-        # redelivers; this does the same until the subscription is open.
-        deadline = time.monotonic() + 10
-        while (
-            status := await asyncio.to_thread(served.post_webhook, body, signature(body))
-        ) == 503:
-            assert time.monotonic() < deadline, "the subscription never opened"
-            await asyncio.sleep(0.05)
-        assert status == 200
+        assert await asyncio.to_thread(_deliver_until_subscribed, served, body) == 200
         event = await asyncio.wait_for(first, 10)
         await events.aclose()
+        await asyncio.to_thread(_wait_until_unsubscribed, served, body)
         assert event.message.from_number == "12025550143"
         assert event.message.opt_out
         state = await client.get_consent("+12025550143")
         assert state.suppressed
+
+
+def test_the_blocking_stream_yields_events_and_ends_when_closed(served: Served) -> None:
+    with served.client() as client, ThreadPoolExecutor(1) as pool:
+        events = client.stream_events(timeout=30)
+        first = pool.submit(next, events)
+        body = inbound_text("12025550111", "hello")
+        assert _deliver_until_subscribed(served, body) == 200
+        event = first.result(10)
+        events.close()
+        assert event.message.text == "hello"
+        _wait_until_unsubscribed(served, body)
 
 
 def test_the_callers_trace_continues_in_the_sidecar(served: Served) -> None:
@@ -345,6 +369,8 @@ def test_the_client_installs_and_works_without_the_sidecars_dependencies(
         "absent = [m for m in ('sidecar', 'aiohttp', 'cryptography', 'opentelemetry')"
         " if importlib.util.find_spec(m)]\n"
         "assert not absent, absent\n"
+        "from importlib.resources import files\n"
+        "assert files('wa_sidecar_client').joinpath('py.typed').is_file()\n"
         f"with SidecarClient({served.addr!r}, token={TOKEN!r}) as c:\n"
         "    r = c.send_template('+16505551234', 'otp', category='AUTHENTICATION', params=['7'])\n"
         "    print(r.message_id)\n"
