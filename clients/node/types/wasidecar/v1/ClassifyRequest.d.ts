@@ -5,7 +5,9 @@ export interface ClassifyRequest {
      */
     'body'?: (Buffer | Uint8Array | string);
     /**
-     * Set instead of a body for transport failures: "timeout", "connection".
+     * Set instead of a body for transport failures: "connect" (the request
+     * was not written: DNS, refused, TLS, pool wait; retried), "timeout" or
+     * "connection" (written, no usable answer: in doubt, not retried).
      */
     'networkError'?: (string);
 }
@@ -16,7 +18,9 @@ export interface ClassifyRequest__Output {
      */
     'body': (Buffer);
     /**
-     * Set instead of a body for transport failures: "timeout", "connection".
+     * Set instead of a body for transport failures: "connect" (the request
+     * was not written: DNS, refused, TLS, pool wait; retried), "timeout" or
+     * "connection" (written, no usable answer: in doubt, not retried).
      */
     'networkError': (string);
 }

@@ -17,7 +17,10 @@ export declare const Outcome: {
      */
     readonly OUTCOME_DEAD_LETTERED: 'OUTCOME_DEAD_LETTERED';
     /**
-     * The sidecar may have sent it before a crash; never resent blindly.
+     * Graph may have it: the request was written and no usable answer came
+     * (a timeout or a lost connection after writing, a 2xx without a message
+     * id), or a crash cut the send off on the wire. Never resent blindly: the
+     * status webhook or ResolveInDoubt settles it (ListInDoubt lists it).
      */
     readonly OUTCOME_IN_DOUBT: 'OUTCOME_IN_DOUBT';
     /**
@@ -47,7 +50,10 @@ export type Outcome = 'OUTCOME_UNSPECIFIED' | 0
  */
  | 'OUTCOME_DEAD_LETTERED' | 4
 /**
- * The sidecar may have sent it before a crash; never resent blindly.
+ * Graph may have it: the request was written and no usable answer came
+ * (a timeout or a lost connection after writing, a 2xx without a message
+ * id), or a crash cut the send off on the wire. Never resent blindly: the
+ * status webhook or ResolveInDoubt settles it (ListInDoubt lists it).
  */
  | 'OUTCOME_IN_DOUBT' | 5
 /**
