@@ -16,10 +16,11 @@ if ! command -v npm >/dev/null 2>&1; then
         exit 0
     fi
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
     exit 0
 fi
-npm ci --no-audit --no-fund --loglevel=error
+# --ignore-scripts: protobufjs's postinstall only checks versions.
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null

@@ -15,6 +15,14 @@ const { FILES, protoDir } = require('../lib/proto');
 const ROOT = path.join(__dirname, '..');
 const BIN = path.join(ROOT, 'node_modules', '.bin');
 
+/** Paths of the files under dir, relative to it (readdirSync's `recursive` needs Node 20). */
+function walk(dir, prefix = '') {
+  return fs.readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const rel = path.join(prefix, entry.name);
+    return entry.isDirectory() ? walk(dir, rel) : [rel];
+  });
+}
+
 function generate(outDir) {
   // Inside the package, so that the generated sources resolve @grpc/proto-loader.
   const src = fs.mkdtempSync(path.join(ROOT, '.types-src-'));
@@ -23,7 +31,7 @@ function generate(outDir) {
       '--longs=Number', '--enums=String', '--defaults', '--oneofs', '--includeComments',
       '-I', protoDir(), '-O', src, ...FILES,
     ], { stdio: 'pipe' });
-    const sources = fs.readdirSync(src, { recursive: true })
+    const sources = walk(src)
       .filter((f) => f.endsWith('.ts'))
       .map((f) => path.join(src, f))
       .sort();
@@ -43,4 +51,4 @@ if (require.main === module) {
   process.stdout.write(`generated ${out}\n`);
 }
 
-module.exports = { generate };
+module.exports = { generate, walk };

@@ -6,13 +6,13 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { test } = require('node:test');
-const { generate } = require('../scripts/gen-types');
+const { generate, walk } = require('../scripts/gen-types');
 
 const ROOT = path.join(__dirname, '..');
 
 function tree(dir) {
   return Object.fromEntries(
-    fs.readdirSync(dir, { recursive: true })
+    walk(dir)
       .filter((f) => f.endsWith('.d.ts'))
       .sort()
       .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
