@@ -364,6 +364,27 @@ def test_unsafe_or_incomplete_values_fail_to_render(
         render(helm, Scenario("defaults", CHART), *overrides)
 
 
+def _notes(helm: str, *args: str) -> str:
+    """NOTES.txt as `helm install` prints it (a client-side dry run, no cluster)."""
+    done = run_helm(helm, "install", "demo", str(CHART), "-n", "demo", "--dry-run=client", *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split("NOTES:", 1)[1]
+
+
+def test_notes_warn_about_single_replica_stores_only_when_replicas_share_nothing() -> None:
+    helm = require_helm()
+    prod = _notes(helm, "-f", str(CHART / "values-prod.yaml"))
+    assert "WARNING" not in prod
+    assert "helm test demo -n demo" in prod
+    shared_nothing = _notes(
+        helm, "-f", str(CHART / "values-dev.yaml"), "--set", "example.replicas=2"
+    )
+    assert "2 replicas with a SQLite state" in shared_nothing
+    assert "2 replicas with in-memory quotas" in shared_nothing
+    included = _notes(helm)
+    assert 'include "wa-sidecar.podSpec"' in included
+
+
 # ------------------------------------------------------------------ docs, Dockerfile
 
 

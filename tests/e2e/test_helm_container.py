@@ -129,6 +129,20 @@ async def _serving(port: int, proc: subprocess.Popen[bytes], timeout: float) -> 
         raise AssertionError(f"no SERVING on health port {port} (exit={proc.poll()})")
 
 
+async def _first_line(local: LocalContainer) -> str:
+    """The first line a long-running container prints; then it is stopped."""
+    proc = await asyncio.create_subprocess_exec(
+        *local.argv, env=local.env, cwd=local.cwd, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 20)
+    finally:
+        proc.kill()
+        await proc.wait()
+    return line.decode().strip()
+
+
 async def test_rendered_dev_sidecar_serves_health_on_its_rendered_port_and_sends(
     tmp_path: Path,
 ) -> None:
@@ -189,6 +203,12 @@ async def test_rendered_dev_sidecar_serves_health_on_its_rendered_port_and_sends
             )
             assert done.returncode == 0, done.stdout + done.stderr
             assert done.stdout.strip() == f"127.0.0.1:{health_port} SERVING"
+            # The example app's container reaches the sidecar over loopback.
+            (app_container,) = pod["containers"]
+            app = LocalContainer.prepare(
+                app_container, pod, docs, tmp_path / "app", secrets=secrets
+            )
+            assert await _first_line(app) == "sidecar SERVING"
             # SIGTERM drains within the grace period the pod is given.
             proc.send_signal(signal.SIGTERM)
             grace = pod["terminationGracePeriodSeconds"]
