@@ -265,3 +265,37 @@ def test_a_misspelt_variable_in_the_rendered_env_fails_check_config(tmp_path: Pa
     assert "WA_SIDECAR_SEND_RATES: unknown setting; did you mean WA_SIDECAR_SEND_RATE?" in (
         done.stderr
     )
+
+
+@pytest.mark.parametrize("links", [False, True])
+def test_service_links_stay_off_so_a_service_named_wa_sidecar_cannot_stop_the_start(
+    links: bool, tmp_path: Path
+) -> None:
+    helm = require_helm()
+    # A Service named wa-sidecar makes kubelet's service links WA_SIDECAR_SERVICE_HOST & co.
+    docs = manifests(
+        render(
+            helm,
+            scenario_named("prod"),
+            "fullnameOverride=wa-sidecar",
+            f"enableServiceLinks={str(links).lower()}",
+        )
+    )
+    pod = find(docs, "Deployment", "wa-sidecar-example")["spec"]["template"]["spec"]
+    local = LocalContainer.prepare(
+        sidecar_container(pod), pod, docs, tmp_path, secrets=_test_secrets("prod")
+    )
+    done = subprocess.run(
+        [local.argv[0], "check-config"],
+        env=local.env,
+        cwd=local.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if links:
+        assert done.returncode == 1
+        assert "WA_SIDECAR_PORT" in done.stderr or "WA_SIDECAR_SERVICE" in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr

@@ -1,7 +1,8 @@
 """Run a rendered container as a local process, doing what kubelet would do
 before it starts one: mount the pod's volumes (under a temporary directory),
 resolve ``valueFrom`` (Secret keys, ConfigMap keys, the downward API), expand
-``$(VAR)`` references, and resolve Service names to this machine.
+``$(VAR)`` references, add the Services' link variables (unless the pod
+turns them off), and resolve Service names to this machine.
 
     local = LocalContainer.prepare(container, pod, docs, tmp, secrets={"wa-sidecar-dev": {...}})
     subprocess.Popen(local.argv, env=local.env, cwd=local.cwd)
@@ -65,6 +66,8 @@ class LocalContainer:
         fields = {"metadata.name": POD_NAME, "metadata.namespace": namespace}
         services = [d["metadata"]["name"] for d in docs if d["kind"] == "Service"]
         env: dict[str, str] = {}
+        if pod.get("enableServiceLinks", True):
+            env.update(_service_links(docs))
         for entry in container.get("env", []):
             if "value" in entry:
                 value = expand(str(entry["value"]), env)
@@ -85,6 +88,31 @@ class LocalContainer:
             base["TMPDIR"] = str(mounts["/tmp"])
         workdir = mounts.get("/var/lib/wa-sidecar", tmp)
         return cls(argv, {**base, **env}, workdir, mounts)
+
+
+def _service_links(docs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The docker-link style variables Kubernetes adds for each Service of the
+    namespace unless the pod sets enableServiceLinks: false."""
+    links: dict[str, str] = {}
+    for doc in docs:
+        if doc["kind"] != "Service":
+            continue
+        prefix = doc["metadata"]["name"].upper().replace("-", "_")
+        ports = doc["spec"]["ports"]
+        links[f"{prefix}_SERVICE_HOST"] = "127.0.0.1"
+        links[f"{prefix}_SERVICE_PORT"] = str(ports[0]["port"])
+        links[f"{prefix}_PORT"] = f"tcp://127.0.0.1:{ports[0]['port']}"
+        for port in ports:
+            proto = port.get("protocol", "TCP")
+            if "name" in port:
+                named = port["name"].upper().replace("-", "_")
+                links[f"{prefix}_SERVICE_PORT_{named}"] = str(port["port"])
+            base = f"{prefix}_PORT_{port['port']}_{proto}"
+            links[base] = f"{proto.lower()}://127.0.0.1:{port['port']}"
+            links[f"{base}_PROTO"] = proto.lower()
+            links[f"{base}_PORT"] = str(port["port"])
+            links[f"{base}_ADDR"] = "127.0.0.1"
+    return links
 
 
 def _mount_volumes(
@@ -146,5 +174,8 @@ def _localise(value: str, mounts: Mapping[str, Path], services: Sequence[str], n
         value = re.sub(rf"(?<![\w.-])({paths})(?=/|$)", lambda m: str(mounts[m.group(1)]), value)
     for service in services:
         for host in (f"{service}.{ns}.svc.cluster.local", f"{service}.{ns}.svc", service):
-            value = re.sub(rf"(?<![\w.-]){re.escape(host)}(?=[:/]|$)", "127.0.0.1", value)
+            # A host name: before a port, or between // and a path.
+            name = re.escape(host)
+            pattern = rf"(?<![\w.-]){name}(?=:\d)|(?<=//){name}(?=/|$)"
+            value = re.sub(pattern, "127.0.0.1", value)
     return value

@@ -15,8 +15,9 @@ Public templates: what an app's chart includes to carry the sidecar.
 Each takes the app chart's context (.) and finds the sidecar's values under
 the dependency "wa-sidecar"; with an alias, pass (index .Subcharts "<alias>").
 
-  wa-sidecar.podSpec        initContainers (native sidecar), volumes and
-                            terminationGracePeriodSeconds: keys of a pod spec
+  wa-sidecar.podSpec        initContainers (native sidecar), volumes,
+                            terminationGracePeriodSeconds and
+                            enableServiceLinks: keys of a pod spec
   wa-sidecar.container      the container alone, a list item (for a pod that
                             lists its own initContainers, or nativeSidecar: false)
   wa-sidecar.volumes        the volumes alone, list items (for a pod with volumes)
@@ -65,6 +66,9 @@ volumes:
   {{- include "wa-sidecar.volumes.impl" . | nindent 2 }}
 {{- if .Values.lifecycle.setTerminationGracePeriod }}
 terminationGracePeriodSeconds: {{ include "wa-sidecar.terminationGracePeriod" . }}
+{{- end }}
+{{- if not .Values.enableServiceLinks }}
+enableServiceLinks: false
 {{- end }}
 {{- end -}}
 
