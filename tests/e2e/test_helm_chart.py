@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 import yaml
 from support.helm import (
+    APP_CHART,
     CHART,
     KUBE_VERSIONS,
     PLAIN_KUBE_VERSION,
     ROOT,
     RenderError,
     Scenario,
+    chart_dir,
     find,
     manifests,
     pod_templates,
@@ -59,14 +61,15 @@ def _venv_tool(name: str) -> str:
 # --------------------------------------------------------------------- lint, schema
 
 
-def test_helm_lint_strict_passes_for_defaults_every_environment_and_ci_scenario() -> None:
+def test_helm_lint_strict_passes_for_defaults_every_scenario_and_the_app_chart(
+    tmp_path: Path,
+) -> None:
     helm = require_helm()
-    values = [
-        [],
-        *(["--values", str(CHART / v)] for s in scenarios() for v in s.values),
-    ]
-    for args in values:
-        done = run_helm(helm, "lint", "--strict", str(CHART), *args)
+    runs = [[str(CHART)]]
+    runs += [[str(CHART), "--values", str(CHART / v)] for s in scenarios() for v in s.values]
+    runs.append([str(chart_dir(Scenario("shop-api", APP_CHART), tmp_path))])
+    for args in runs:
+        done = run_helm(helm, "lint", "--strict", *args)
         assert done.returncode == 0, f"{args}: {done.stdout}{done.stderr}"
         assert "[WARNING]" not in done.stdout and "[ERROR]" not in done.stdout
 

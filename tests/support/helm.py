@@ -86,7 +86,7 @@ def run_helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
         )
 
 
-def _chart_dir(scenario: Scenario, work: Path) -> Path:
+def chart_dir(scenario: Scenario, work: Path) -> Path:
     """The chart to render; the app chart gets the sidecar chart as its
     unpacked dependency (what `helm dependency build` would put there)."""
     if scenario.chart != APP_CHART:
@@ -101,7 +101,7 @@ def render(helm: str, scenario: Scenario, *overrides: str, strings: Sequence[str
     """``helm template`` of the scenario; ``overrides`` are extra ``--set``
     items, ``strings`` extra ``--set-string`` items."""
     with tempfile.TemporaryDirectory() as work:
-        chart = _chart_dir(scenario, Path(work))
+        chart = chart_dir(scenario, Path(work))
         args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE]
         args += ["--kube-version", KUBE_VERSIONS[0]]
         for values in scenario.values:

@@ -146,7 +146,7 @@ enableServiceLinks: false
     {{- end }}
 {{- end -}}
 
-{{/* The secrets the sidecar reads from files: [values key, file name, env var]. */}}
+{{/* The secrets the sidecar reads from files: secrets.keys name → file name (the setting's name). */}}
 {{- define "wa-sidecar.secretFiles" -}}
 accessToken: access_token
 appSecret: app_secret
