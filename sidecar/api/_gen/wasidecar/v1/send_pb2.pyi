@@ -38,7 +38,11 @@ class _OutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Outcome.Value
     OUTCOME_DEAD_LETTERED: _Outcome.ValueType  # 4
     """Retries exhausted; stored for a person to inspect."""
     OUTCOME_IN_DOUBT: _Outcome.ValueType  # 5
-    """The sidecar may have sent it before a crash; never resent blindly."""
+    """Graph may have it: the request was written and no usable answer came
+    (a timeout or a lost connection after writing, a 2xx without a message
+    id), or a crash cut the send off on the wire. Never resent blindly: the
+    status webhook or ResolveInDoubt settles it (ListInDoubt lists it).
+    """
     OUTCOME_DRY_RUN: _Outcome.ValueType  # 6
     """dry_run: the request is valid and policy allows it."""
     OUTCOME_QUEUED: _Outcome.ValueType  # 7
@@ -56,7 +60,11 @@ OUTCOME_FAILED: Outcome.ValueType  # 3
 OUTCOME_DEAD_LETTERED: Outcome.ValueType  # 4
 """Retries exhausted; stored for a person to inspect."""
 OUTCOME_IN_DOUBT: Outcome.ValueType  # 5
-"""The sidecar may have sent it before a crash; never resent blindly."""
+"""Graph may have it: the request was written and no usable answer came
+(a timeout or a lost connection after writing, a 2xx without a message
+id), or a crash cut the send off on the wire. Never resent blindly: the
+status webhook or ResolveInDoubt settles it (ListInDoubt lists it).
+"""
 OUTCOME_DRY_RUN: Outcome.ValueType  # 6
 """dry_run: the request is valid and policy allows it."""
 OUTCOME_QUEUED: Outcome.ValueType  # 7
@@ -473,7 +481,10 @@ class ClassifyRequest(_message.Message):
     body: _builtins.bytes
     """The Graph error response body, as received."""
     network_error: _builtins.str
-    """Set instead of a body for transport failures: "timeout", "connection"."""
+    """Set instead of a body for transport failures: "connect" (the request
+    was not written: DNS, refused, TLS, pool wait; retried), "timeout" or
+    "connection" (written, no usable answer: in doubt, not retried).
+    """
     def __init__(
         self,
         *,
