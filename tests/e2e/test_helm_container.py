@@ -1,0 +1,301 @@
+"""The rendered sidecar container runs: the chart's command, args and env,
+started as kubelet would start them (tests/support/kubelet.py), on the real
+``wa-sidecar``. A misspelt variable in a template fails here, because the
+sidecar refuses unknown ``WA_SIDECAR_*`` names.
+
+No cluster here: Secrets are test values written to files, Service names
+resolve to 127.0.0.1, and ports are picked free with ``--set`` so the test
+does not depend on 50051/50052/9464 being unused on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.helm import (
+    ROOT,
+    find,
+    manifests,
+    render,
+    require_helm,
+    scenario_named,
+    sidecar_container,
+)
+from support.kubelet import LocalContainer
+
+from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.crypto.keys import Keyring
+from sidecar.testing import DEV_APP_SECRET, DEV_TOKEN, DEV_VERIFY_TOKEN, free_port
+
+pytestmark = pytest.mark.e2e
+
+TEST_NUMBER = "+16505550111"  # a reserved 555 test number
+
+
+def _test_secrets(env: str) -> dict[str, dict[str, str]]:
+    """What each environment's Secrets hold, as test values (never real ones)."""
+    values = {
+        "access_token": DEV_TOKEN,
+        "app_secret": DEV_APP_SECRET,
+        "verify_token": DEV_VERIFY_TOKEN,
+        "encryption_key": Keyring.generate(),
+        "pg_password": "test-pg-password",
+        "quota_url": "rediss://:test-redis-password@redis.wa-prod.svc.cluster.local:6380/0",
+    }
+    return {
+        f"wa-sidecar-{env}": values,
+        f"wa-sidecar-{env}-auth": {"auth.yaml": (ROOT / "examples" / "auth.yaml").read_text()},
+    }
+
+
+def _example_pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    pod: dict[str, Any] = find(docs, "Deployment", "demo-wa-sidecar-example")["spec"]["template"][
+        "spec"
+    ]
+    return pod
+
+
+def _free_ports(count: int) -> list[int]:
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+@contextlib.asynccontextmanager
+async def _started(local: LocalContainer, log: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            local.argv, env=local.env, cwd=local.cwd, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            await asyncio.to_thread(proc.wait)
+
+
+async def _tcp_ready(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    """The simulator's rendered readinessProbe (tcpSocket), probed like kubelet does."""
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)  # the probe's period, shortened
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise AssertionError(f"simulator not listening on {port} (exit={proc.poll()})")
+
+
+async def _serving(port: int, proc: subprocess.Popen[bytes], timeout: float) -> float:
+    """The startupProbe: grpc.health.v1 on the rendered port; waits on Watch
+    for SERVING (no polling) and gives up if the process exits first."""
+    started = time.monotonic()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+
+        async def watch() -> None:
+            while True:
+                await channel.channel_ready()
+                try:
+                    async for reply in stub.Watch(health_pb2.HealthCheckRequest()):
+                        if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                            return
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+
+        task = asyncio.ensure_future(watch())
+        exited = asyncio.ensure_future(asyncio.to_thread(proc.wait))
+        done, _ = await asyncio.wait({task, exited}, timeout=timeout, return_when="FIRST_COMPLETED")
+        if task in done:
+            exited.cancel()
+            task.result()
+            return time.monotonic() - started
+        task.cancel()
+        raise AssertionError(f"no SERVING on health port {port} (exit={proc.poll()})")
+
+
+async def _first_line(local: LocalContainer) -> str:
+    """The first line a long-running container prints; then it is stopped."""
+    proc = await asyncio.create_subprocess_exec(
+        *local.argv, env=local.env, cwd=local.cwd, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 20)
+    finally:
+        proc.kill()
+        await proc.wait()
+    return line.decode().strip()
+
+
+async def test_rendered_dev_sidecar_serves_health_on_its_rendered_port_and_sends(
+    tmp_path: Path,
+) -> None:
+    helm = require_helm()
+    grpc_port, health_port, admin_port, sim_port = _free_ports(4)
+    docs = manifests(
+        render(
+            helm,
+            scenario_named("dev"),
+            f"grpc.port={grpc_port}",
+            f"health.port={health_port}",
+            f"admin.port={admin_port}",
+            f"simulator.port={sim_port}",
+        )
+    )
+    pod = _example_pod(docs)
+    sidecar = sidecar_container(pod)
+    probe_ports = {sidecar[p]["grpc"]["port"] for p in ("startupProbe", "readinessProbe")}
+    assert probe_ports | {sidecar["livenessProbe"]["grpc"]["port"]} == {health_port}
+    secrets = _test_secrets("dev")
+    sim_pod = find(docs, "Deployment", "demo-wa-sidecar-simulator")["spec"]["template"]["spec"]
+    (sim_container,) = sim_pod["containers"]
+    sim = LocalContainer.prepare(sim_container, sim_pod, docs, tmp_path / "sim", secrets=secrets)
+    side = LocalContainer.prepare(sidecar, pod, docs, tmp_path / "pod", secrets=secrets)
+    assert side.env["WA_SIDECAR_GRAPH_BASE_URL"] == f"http://127.0.0.1:{sim_port}"
+    log = tmp_path / "sidecar.log"
+    async with _started(sim, tmp_path / "simulator.log") as sim_proc:
+        await _tcp_ready(sim_port, sim_proc, time.monotonic() + 20)
+        async with _started(side, log) as proc:
+            try:
+                await _serving(health_port, proc, timeout=20)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from None
+            # The API is on the rendered loopback address, and reaches Graph
+            # (the simulator) with the token and App Secret from the Secret files.
+            assert side.env["WA_SIDECAR_GRPC_ADDR"] == f"127.0.0.1:{grpc_port}"
+            async with grpc.aio.insecure_channel(side.env["WA_SIDECAR_GRPC_ADDR"]) as channel:
+                reply = await send_pb2_grpc.SendServiceStub(channel).Send(
+                    send_pb2.SendRequest(
+                        to=TEST_NUMBER,
+                        idempotency_key="helm-dev-1",
+                        category=common_pb2.CATEGORY_AUTHENTICATION,
+                        template=send_pb2.Template(
+                            name="otp", language=send_pb2.TemplateLanguage(code="en")
+                        ),
+                    ),
+                    timeout=10,
+                )
+            assert reply.outcome == send_pb2.OUTCOME_SENT, reply
+            # The chart's `helm test` pod, run against the Service (this machine).
+            test_pod = find(docs, "Pod", "demo-wa-sidecar-test-health")["spec"]
+            (test_container,) = test_pod["containers"]
+            hook = LocalContainer.prepare(
+                test_container, test_pod, docs, tmp_path / "test", secrets=secrets
+            )
+            done = await asyncio.to_thread(
+                subprocess.run, hook.argv, env=hook.env, capture_output=True, text=True, timeout=30
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert done.stdout.strip() == f"127.0.0.1:{health_port} SERVING"
+            # The example app's container reaches the sidecar over loopback.
+            (app_container,) = pod["containers"]
+            app = LocalContainer.prepare(
+                app_container, pod, docs, tmp_path / "app", secrets=secrets
+            )
+            assert await _first_line(app) == "sidecar SERVING"
+            # SIGTERM drains within the grace period the pod is given.
+            proc.send_signal(signal.SIGTERM)
+            grace = pod["terminationGracePeriodSeconds"]
+            code = await asyncio.wait_for(asyncio.to_thread(proc.wait), grace)
+            assert code == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    for secret in (DEV_TOKEN, DEV_APP_SECRET, DEV_VERIFY_TOKEN, TEST_NUMBER):
+        assert secret not in text
+
+
+def _check_config(
+    env: str, docs: list[dict[str, Any]], tmp: Path
+) -> subprocess.CompletedProcess[str]:
+    pod = _example_pod(docs)
+    local = LocalContainer.prepare(
+        sidecar_container(pod), pod, docs, tmp, secrets=_test_secrets(env)
+    )
+    assert local.argv == ["wa-sidecar", "serve"]
+    return subprocess.run(
+        [local.argv[0], "check-config"],
+        env=local.env,
+        cwd=local.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("env", "principals"), [("staging", 1), ("prod", 4)])
+def test_check_config_accepts_the_rendered_staging_and_prod_env(
+    env: str, principals: int, tmp_path: Path
+) -> None:
+    helm = require_helm()
+    docs = manifests(render(helm, scenario_named(env)))
+    done = _check_config(env, docs, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"configuration ok (env={env}, {principals} principals)"
+
+
+def test_a_misspelt_variable_in_the_rendered_env_fails_check_config(tmp_path: Path) -> None:
+    helm = require_helm()
+    # extraEnv is passed through as written: only the sidecar can catch the typo.
+    docs = manifests(
+        render(
+            helm,
+            scenario_named("prod"),
+            "extraEnv[0].name=WA_SIDECAR_SEND_RATES",
+            "extraEnv[0].value=40",
+        )
+    )
+    done = _check_config("prod", docs, tmp_path)
+    assert done.returncode == 1
+    assert "WA_SIDECAR_SEND_RATES: unknown setting; did you mean WA_SIDECAR_SEND_RATE?" in (
+        done.stderr
+    )
+
+
+@pytest.mark.parametrize("links", [False, True])
+def test_service_links_stay_off_so_a_service_named_wa_sidecar_cannot_stop_the_start(
+    links: bool, tmp_path: Path
+) -> None:
+    helm = require_helm()
+    # A Service named wa-sidecar makes kubelet's service links WA_SIDECAR_SERVICE_HOST & co.
+    docs = manifests(
+        render(
+            helm,
+            scenario_named("prod"),
+            "fullnameOverride=wa-sidecar",
+            f"enableServiceLinks={str(links).lower()}",
+        )
+    )
+    pod = find(docs, "Deployment", "wa-sidecar-example")["spec"]["template"]["spec"]
+    local = LocalContainer.prepare(
+        sidecar_container(pod), pod, docs, tmp_path, secrets=_test_secrets("prod")
+    )
+    done = subprocess.run(
+        [local.argv[0], "check-config"],
+        env=local.env,
+        cwd=local.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if links:
+        assert done.returncode == 1
+        assert "WA_SIDECAR_PORT" in done.stderr or "WA_SIDECAR_SERVICE" in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
