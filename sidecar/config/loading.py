@@ -79,7 +79,7 @@ def _convert(name: str, raw: Any) -> Any:
 def _read_secret_file(name: str, path: str) -> Secret:
     setting = env_name(name) + "_FILE"
     try:
-        return Secret(Path(path).read_text().strip())
+        return Secret(Path(path).read_text().strip(), file=path)
     except OSError as exc:
         raise ConfigError(setting, f"cannot read secret file: {exc.strerror}") from None
 
