@@ -33,10 +33,12 @@ def load_settings(
     values: dict[str, Any] = _from_yaml(config_file) if config_file else {}
     for name, spec in FIELDS.items():
         var = env_name(name)
-        if var in env:
-            values[name] = _convert(name, env[var])
-        elif spec.metadata["secret"] and env.get(var + "_FILE"):
+        if spec.metadata["secret"] and env.get(var + "_FILE") and not env.get(var):
+            # A secret file wins over an empty variable (a template that
+            # always sets both, one of them blank).
             values[name] = _read_secret_file(name, env[var + "_FILE"])
+        elif var in env:
+            values[name] = _convert(name, env[var])
     settings = Settings(**values)
     validate(settings)
     return settings
