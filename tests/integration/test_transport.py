@@ -7,6 +7,8 @@ import asyncio
 import os
 import ssl
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -175,3 +177,25 @@ async def test_webhook_ingress_over_https(tmp_path: Path, simulator: SimulatorHa
                 except aiohttp.ClientConnectorCertificateError:
                     assert time.monotonic() < deadline, "the renewed ingress certificate never came"
                     await asyncio.sleep(0.2)
+
+
+def test_check_config_names_the_tls_variable_at_fault(tmp_path: Path) -> None:
+    ca = CertificateAuthority("config CA")
+    server, other = ca.issue("localhost", tmp_path / "a"), ca.issue("localhost", tmp_path / "b")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WA_SIDECAR_TLS_CERT_FILE": str(server.cert),
+        "WA_SIDECAR_TLS_KEY_FILE": str(other.key),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "sidecar", "check-config"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert "WA_SIDECAR_TLS_KEY_FILE" in run.stderr and "does not match" in run.stderr
+    assert "BEGIN" not in run.stderr  # no key material in the message
