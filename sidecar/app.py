@@ -1,8 +1,8 @@
-"""The composition root: settings → telemetry → keys → stores → Graph client →
+"""The composition root: settings → telemetry → secrets → keys → stores → Graph client →
 services → servicers → servers; signals and graceful drain.
 
-Everything concrete is chosen here (store URL schemes only in
-``stores/factory.py``); every other module receives its dependencies.
+Everything concrete is chosen here (store URL schemes only in ``stores/factory.py``, secret
+sources only in ``secrets/factory.py``); every other module receives its dependencies.
 
     exit_code = asyncio.run(serve(load_settings()))
 """
