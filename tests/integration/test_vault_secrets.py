@@ -25,7 +25,15 @@ from sidecar.api._gen.wasidecar.v1 import (
 )
 from sidecar.crypto.keys import Keyring
 from sidecar.simulator import SimulatorHandle
-from sidecar.testing import SidecarProcess, base_env, free_port, inbound_text, signature
+from sidecar.testing import (
+    DEV_APP_SECRET,
+    DEV_TOKEN,
+    SidecarProcess,
+    base_env,
+    free_port,
+    inbound_text,
+    signature,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -261,3 +269,31 @@ async def test_prod_refuses_to_start_when_openbao_lacks_a_secret(
     output = (run.stdout + run.stderr).decode()
     assert run.returncode != 0
     assert "WA_SIDECAR_VAULT_PATH" in output and "verify_token" in output
+
+
+async def test_outside_prod_a_missing_openbao_is_waited_for(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    bao = OpenBao(tmp_path)  # not started yet
+    env = {
+        **vault_env(bao),
+        # Outside prod the environment's values carry the start.
+        "WA_SIDECAR_ACCESS_TOKEN": DEV_TOKEN,
+        "WA_SIDECAR_APP_SECRET": DEV_APP_SECRET,
+        "WA_SIDECAR_VERIFY_TOKEN": "env-verify",
+    }
+    try:
+        async with SidecarProcess(tmp_path, env, graph_url=simulator.url) as proc:
+            assert await secrets_health(proc) == health_pb2.HealthCheckResponse.NOT_SERVING
+            assert await webhook_valid(proc, DEV_APP_SECRET)
+            await bao.start()
+            await bao.put(PATH, app_secret="vault-app-secret-late")
+
+            async def healthy() -> bool:
+                return await secrets_health(proc) == health_pb2.HealthCheckResponse.SERVING
+
+            await until(healthy, 10, "health once OpenBao answers")
+            assert await webhook_valid(proc, "vault-app-secret-late")
+            assert await handshake_ok(proc, "env-verify")  # not in OpenBao: the environment's
+    finally:
+        bao.kill()
