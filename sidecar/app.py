@@ -1,8 +1,8 @@
-"""The composition root: settings → telemetry → keys → stores → Graph client →
+"""The composition root: settings → telemetry → secrets → keys → stores → Graph client →
 services → servicers → servers; signals and graceful drain.
 
-Everything concrete is chosen here (store URL schemes only in
-``stores/factory.py``); every other module receives its dependencies.
+Everything concrete is chosen here (store URL schemes only in ``stores/factory.py``, secret
+sources only in ``secrets/factory.py``); every other module receives its dependencies.
 
     exit_code = asyncio.run(serve(load_settings()))
 """
@@ -28,6 +28,7 @@ from sidecar.api.consent import ConsentServicer
 from sidecar.api.interceptors import ServerTelemetry
 from sidecar.api.send import SendServicer
 from sidecar.api.server import GrpcServers, Servicers
+from sidecar.api.transport import listener_tls
 from sidecar.api.verify import VerifyServicer
 from sidecar.config import Settings
 from sidecar.crypto.blind_index import BlindIndexer
@@ -36,14 +37,13 @@ from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
 from sidecar.devkey import load_keyring
 from sidecar.policy.access import Principal, Role
-from sidecar.policy.buttons import ButtonRules
-from sidecar.policy.inbound import InboundRules
-from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
-from sidecar.policy.types import Category
+from sidecar.secrets.factory import in_force, secret_sources
+from sidecar.secrets.keeper import SecretKeeper
 from sidecar.service.campaign import Campaign
 from sidecar.service.consent import ConsentManager
+from sidecar.service.custody import Custody, rekeyer
 from sidecar.service.events import EventHub
 from sidecar.service.leases import OwnerLease
 from sidecar.service.maintenance import Retention
@@ -58,6 +58,7 @@ from sidecar.service.validator import NumberValidator
 from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
 from sidecar.service_settings import (
     campaign_settings,
+    inbound_rules,
     send_settings,
     webhook_rate_limit,
     webhook_settings,
@@ -93,19 +94,31 @@ class Runtime:
     outbox: Outbox
     dispatcher: Dispatcher | None  # None: this replica leaves dispatch to others
     retention: Retention
+    lease: OwnerLease  # the sender's owner lease (heartbeat)
+    secrets: SecretKeeper
+    custody: Custody
     access: AccessControl | None = None  # None: no caller auth (WA_SIDECAR_AUTH_FILE unset)
     resender: Resender | None = None  # None: held sends are never resent (the default)
-    lease: OwnerLease | None = None  # the sender's owner lease (heartbeat)
 
     async def close(self) -> None:
         await self.session.close()
         await self.stores.close()
+        await self.secrets.close()
 
 
 async def build_runtime(settings: Settings) -> Runtime:
-    """Wire stores, crypto, Graph client and services from settings."""
-    keyring = load_keyring(settings)
+    """Wire secrets, stores, crypto, Graph client and services from settings."""
     metrics = Metrics()
+    # Secrets first: in prod an unreachable Vault stops the start, naming it.
+    secrets = SecretKeeper(
+        secret_sources(settings), metrics, interval=settings.secret_reload_interval
+    )
+    try:
+        settings = in_force(settings, await secrets.start(strict=settings.env == "prod"))
+        keyring = load_keyring(settings)
+    except BaseException:
+        await secrets.close()
+        raise
     # Read before anything opens: a bad auth file stops the start-up.
     access = AccessControl.load(settings.auth_file, metrics) if settings.auth_file else None
     stores = await open_stores(
@@ -118,12 +131,20 @@ async def build_runtime(settings: Settings) -> Runtime:
     )
     tokens, graph = _graph(settings, session)
     state = stores.state
+    subject_keys, cipher = SubjectKeys(keyring), FieldCipher(keyring)
     directory = SubjectDirectory(
-        state, BlindIndexer(keyring, bits=settings.blind_index_bits), SubjectKeys(keyring)
+        state, BlindIndexer(keyring, bits=settings.blind_index_bits), subject_keys
     )
     consent = ConsentManager(state, directory, metrics)
     webhooks = _webhooks(settings, stores, keyring, directory, consent, metrics)
-    cipher = FieldCipher(keyring)
+    custody = Custody(
+        tokens,
+        webhooks,
+        rekeyer(keyring, cipher, subject_keys),
+        values=secrets.values,
+        overlap=settings.app_secret_overlap,
+    )
+    secrets.listen(custody.adopt)
     sending = send_settings(settings)
     # Fail mode open: while the quota store is down, this process's own buckets.
     quota = QuotaGate(stores.quota, metrics, sending, fallback=MemoryQuotaStore())
@@ -161,7 +182,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             settings.phone_number_id,
         ),
         verify=VerifyServicer(
-            webhooks, settings.verify_token.reveal(), events if settings.webhook_ingress else None
+            webhooks, custody.verify_token, events if settings.webhook_ingress else None
         ),
         consent=ConsentServicer(consent, operations),
     )
@@ -185,6 +206,8 @@ async def build_runtime(settings: Settings) -> Runtime:
             retention_days=settings.retention_days,
             interval=settings.retention_interval,
         ),
+        secrets=secrets,
+        custody=custody,
         access=access,
         resender=(
             Resender(sender, state, cipher, after=settings.ambiguous_resend_after)
@@ -235,23 +258,13 @@ def _webhooks(
             consent=consent,
             verifier=SignatureVerifier(settings.app_secrets),
             source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
-            rules=_inbound_rules(settings),
+            rules=inbound_rules(settings),
             metrics=metrics,
             event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
             # Kept in the quota store: shared by the replicas when it is.
             limiter=RateLimiter(stores.quota, *window) if window else None,
         ),
         webhook_settings(settings),
-    )
-
-
-def _inbound_rules(settings: Settings) -> InboundRules:
-    """Keyword packs, button payloads and button categories, as configured."""
-    categories = (Category[name.upper()] for name in settings.opt_out_button_categories)
-    return InboundRules(
-        OptOutMatcher(locales=settings.opt_out_locales, extra_opt_out=settings.opt_out_keywords),
-        ButtonRules(settings.opt_out_button_payloads),
-        tuple(dict.fromkeys(categories)),
     )
 
 
@@ -268,26 +281,6 @@ def _validator(settings: Settings, session: aiohttp.ClientSession) -> NumberVali
     )
 
 
-@contextlib.asynccontextmanager
-async def _owner_lease(runtime: Runtime) -> AsyncIterator[None]:
-    """The sender's owner lease: taken before serving, renewed throughout,
-    released after the drain (and the store work of cut-off sends)."""
-    lease = runtime.lease
-    if lease is None:
-        yield
-        return
-    await lease.take()
-    stop = asyncio.Event()
-    heartbeat = asyncio.create_task(lease.run(stop))
-    try:
-        yield
-    finally:
-        await runtime.sender.settle()
-        stop.set()
-        await heartbeat
-        await lease.release()
-
-
 def _start_workers(
     runtime: Runtime, stop: asyncio.Event, servers: GrpcServers
 ) -> list[asyncio.Task[None]]:
@@ -295,6 +288,9 @@ def _start_workers(
     the ``wasidecar.store.*`` health components), and outbox dispatch unless
     another replica does it. Each ends on its own once ``stop`` is set."""
     workers = [asyncio.create_task(runtime.retention.run(stop))]
+    runtime.secrets.on_health(servers.set_secrets)
+    workers.append(asyncio.create_task(runtime.secrets.run(stop)))
+    workers.append(asyncio.create_task(runtime.custody.run(stop)))
     if runtime.access is not None:
         workers.append(asyncio.create_task(runtime.access.watch(stop)))
     pings = {"state": runtime.stores.state.ping, "quota": runtime.stores.quota.ping}
@@ -377,15 +373,17 @@ async def serve(
         runtime = await build_runtime(settings)
         stack.push_async_callback(runtime.close)
         ready = asyncio.Event()
+        tls, https = listener_tls(settings, runtime.metrics)
         servers = GrpcServers(
             runtime.servicers,
             _interceptors(runtime, tracing),
             grpc_addr=settings.grpc_addr,
             health_addr=settings.health_addr,
             max_body=settings.webhook_max_body,
+            credentials=tls.credentials() if tls is not None else None,
         )
         await servers.set_serving(False)
-        ingress = Ingress(runtime.webhooks, runtime.events, settings.verify_token.reveal())
+        ingress = Ingress(runtime.webhooks, runtime.events, runtime.custody.verify_token)
         await stack.enter_async_context(
             admin_server(
                 settings.admin_addr,
@@ -393,13 +391,17 @@ async def serve(
                 ready,
                 max_body=settings.webhook_max_body,
                 ingress=ingress if settings.webhook_ingress else None,
+                ssl_context=https.context if https is not None else None,
             )
         )
-        await stack.enter_async_context(_owner_lease(runtime))
+        await stack.enter_async_context(runtime.lease.held(runtime.sender.settle))
         await servers.start()
         refresher = asyncio.create_task(runtime.tokens.run(stop))
         workers = _start_workers(runtime, stop, servers)
+        if https is not None:
+            workers.append(asyncio.create_task(https.watch(stop)))
         await servers.set_serving(True)
+        await servers.set_secrets(runtime.secrets.healthy)
         ready.set()
         if own_process:
             # Start-up objects (modules, stubs, settings, pools) live as long

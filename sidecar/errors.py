@@ -9,6 +9,7 @@
     ├── PermissionDenied            principal lacks the role      → PERMISSION_DENIED
     ├── Unauthenticated             no or unknown bearer token    → UNAUTHENTICATED
     ├── StoreUnavailable            a backing store is down       → UNAVAILABLE
+    ├── SecretSourceUnavailable     Vault or a secret file cannot be read (last good values kept)
     ├── DecryptionError             a sealed blob will not open   → DATA_LOSS (crypto/)
     ├── WebhookParseError           malformed webhook payload (answered, never raised to callers)
     └── GraphError                  the Graph API refused or failed (whatsapp/)
@@ -64,6 +65,13 @@ class Unauthenticated(SidecarError):
 
 class StoreUnavailable(SidecarError):
     """A backing store (SQLite, PostgreSQL, Redis) could not be reached in time."""
+
+
+class SecretSourceUnavailable(SidecarError):
+    """A secret source (Vault/OpenBao, a secret file) could not be read.
+
+    The message names the source and its address, never a value.
+    """
 
 
 class DecryptionError(SidecarError):

@@ -11,8 +11,12 @@ it here, once, from the validated settings.
 from __future__ import annotations
 
 from sidecar.config import Settings
+from sidecar.policy.buttons import ButtonRules
 from sidecar.policy.consent import ConsentRules
+from sidecar.policy.inbound import InboundRules
+from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.retry import RetryPolicy
+from sidecar.policy.types import Category
 from sidecar.service.campaign import CampaignSettings
 from sidecar.service.send import SendSettings
 from sidecar.service.webhooks import WebhookSettings
@@ -65,3 +69,13 @@ def webhook_rate_limit(s: Settings) -> tuple[int, float] | None:
 
     item = parse(s.webhook_rate_limit)
     return item.amount, float(item.get_expiry())
+
+
+def inbound_rules(s: Settings) -> InboundRules:
+    """Keyword packs, button payloads and button categories, as configured."""
+    categories = (Category[name.upper()] for name in s.opt_out_button_categories)
+    return InboundRules(
+        OptOutMatcher(locales=s.opt_out_locales, extra_opt_out=s.opt_out_keywords),
+        ButtonRules(s.opt_out_button_payloads),
+        tuple(dict.fromkeys(categories)),
+    )

@@ -106,8 +106,10 @@ class SidecarProcess:
         *,
         graph_url: str = "",
         args: tuple[str, ...] = (),
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.tmp = tmp
+        self.credentials = credentials  # TLS to the API; None: plaintext
         self.env = base_env(tmp, graph_url)
         self.env.update(env or {})
         self._given = frozenset(env or {})
@@ -128,7 +130,11 @@ class SidecarProcess:
     @property
     def channel(self) -> grpc.aio.Channel:
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(self.grpc_addr, options=_FAST_RECONNECT)
+            self._channel = (
+                grpc.aio.secure_channel(self.grpc_addr, self.credentials, options=_FAST_RECONNECT)
+                if self.credentials is not None
+                else grpc.aio.insecure_channel(self.grpc_addr, options=_FAST_RECONNECT)
+            )
         return self._channel
 
     def start(self) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import ssl
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -29,7 +30,7 @@ class Ingress:
 
     webhooks: WebhookHandler
     events: EventHub
-    verify_token: str
+    verify_token: Callable[[], str]  # the token in force (it may be rotated)
 
 
 @contextlib.asynccontextmanager
@@ -40,9 +41,11 @@ async def admin_server(
     *,
     max_body: int,
     ingress: Ingress | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[web.AppRunner]:
-    """Listen on ``addr`` (``host:port``) while the block runs; ``/readyz``
-    follows ``ready``. A port we cannot take is a ``ConfigError``."""
+    """Listen on ``addr`` (``host:port``) while the block runs, over HTTPS
+    with ``ssl_context``; ``/readyz`` follows ``ready``. A port we cannot take
+    is a ``ConfigError``."""
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")
@@ -71,7 +74,7 @@ async def admin_server(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, _, port = addr.rpartition(":")
-    site = web.TCPSite(runner, host.strip("[]"), int(port))
+    site = web.TCPSite(runner, host.strip("[]"), int(port), ssl_context=ssl_context)
     try:
         await site.start()
     except OSError as exc:

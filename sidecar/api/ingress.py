@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -36,13 +37,12 @@ def add_ingress_routes(
     handler: WebhookHandler,
     hub: EventHub,
     *,
-    verify_token: str,
+    verify_token: Callable[[], str],
     max_body: int,
 ) -> None:
-    token = verify_token.encode()
-
     async def handshake(request: web.Request) -> web.Response:
         q = request.query
+        token = verify_token().encode()  # asked per request: it may be rotated
         ok = (
             q.get("hub.mode") == "subscribe"
             and bool(token)

@@ -2,7 +2,8 @@
 optional health-only server; binding, health states, start and drain.
 
     servers = GrpcServers(servicers, interceptors, grpc_addr="0.0.0.0:50051",
-                          health_addr="", max_body=3 << 20)   # bound, not started
+                          health_addr="", max_body=3 << 20,
+                          credentials=tls.credentials())   # bound, not started
     await servers.start()
     await servers.set_serving(True)
     ...
@@ -30,10 +31,11 @@ from sidecar.api._gen.wasidecar.v1 import (
 from sidecar.api.consent import ConsentServicer
 from sidecar.api.health import HealthService
 from sidecar.api.send import SendServicer
+from sidecar.api.transport import bind
 from sidecar.api.verify import VerifyServicer
-from sidecar.errors import ConfigError
 
 STORE_COMPONENTS = ("wasidecar.store.state", "wasidecar.store.quota")
+SECRETS_COMPONENT = "wasidecar.secrets"
 SERVICE_NAMES = (
     send_pb2.DESCRIPTOR.services_by_name["SendService"].full_name,
     verify_pb2.DESCRIPTOR.services_by_name["VerifyService"].full_name,
@@ -70,6 +72,7 @@ class GrpcServers:
         grpc_addr: str,
         health_addr: str,
         max_body: int,
+        credentials: grpc.ServerCredentials | None = None,
     ) -> None:
         self.health = HealthService()
         server = grpc.aio.server(options=_grpc_options(max_body), interceptors=interceptors)
@@ -80,22 +83,27 @@ class GrpcServers:
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        self.port = _bind(server, grpc_addr, "WA_SIDECAR_GRPC_ADDR")
+        self.port = bind(server, grpc_addr, "WA_SIDECAR_GRPC_ADDR", credentials)
         self._server = server
         self._health_server: grpc.aio.Server | None = None
         if health_addr:
             self._health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self._health_server)
-            _bind(self._health_server, health_addr, "WA_SIDECAR_HEALTH_ADDR")
+            bind(self._health_server, health_addr, "WA_SIDECAR_HEALTH_ADDR")
 
     async def set_serving(self, serving: bool) -> None:
         """The overall status, every service's and every store component's."""
-        for name in ("", *SERVICE_NAMES, *STORE_COMPONENTS):
+        for name in ("", *SERVICE_NAMES, *STORE_COMPONENTS, SECRETS_COMPONENT):
             await self.health.set(name, _status(serving))
 
     async def set_store(self, name: str, up: bool) -> None:
         """One ``wasidecar.store.<name>`` component (the store probes call this)."""
         await self.health.set(f"wasidecar.store.{name}", _status(up))
+
+    async def set_secrets(self, readable: bool) -> None:
+        """``wasidecar.secrets``: NOT_SERVING while a secret source cannot be
+        read (the last good values stay in force, so the API keeps serving)."""
+        await self.health.set(SECRETS_COMPONENT, _status(readable))
 
     async def start(self) -> None:
         await self._server.start()
@@ -117,13 +125,3 @@ def _status(serving: bool) -> Any:
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-
-
-def _bind(server: grpc.aio.Server, addr: str, setting: str) -> int:
-    try:
-        port: int = server.add_insecure_port(addr)
-    except RuntimeError:
-        port = 0
-    if port == 0 and not addr.endswith(":0"):
-        raise ConfigError(setting, f"cannot listen on {addr} (in use or not a local address)")
-    return port

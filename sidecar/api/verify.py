@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from sidecar.api import convert_events
@@ -39,10 +39,13 @@ def _headers(raw: Mapping[str, str]) -> dict[str, str]:
 
 class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
     def __init__(
-        self, handler: WebhookHandler, verify_token: str, events: EventHub | None = None
+        self,
+        handler: WebhookHandler,
+        verify_token: Callable[[], str],
+        events: EventHub | None = None,
     ) -> None:
         self._handler = handler
-        self._verify_token = verify_token.encode()
+        self._verify_token = verify_token  # asked per call: it may be rotated
         self._events = events
 
     @unary
@@ -61,10 +64,11 @@ class VerifyServicer(verify_pb2_grpc.VerifyServiceServicer):
     async def VerifySubscription(
         self, request: verify_pb2.SubscriptionRequest, context: Any
     ) -> verify_pb2.SubscriptionResult:
+        expected = self._verify_token().encode()
         ok = (
             request.mode == "subscribe"
-            and bool(self._verify_token)
-            and hmac.compare_digest(request.verify_token.encode(), self._verify_token)
+            and bool(expected)
+            and hmac.compare_digest(request.verify_token.encode(), expected)
         )
         return verify_pb2.SubscriptionResult(ok=ok, challenge=request.challenge if ok else "")
 

@@ -12,17 +12,15 @@ check and the README table all read ``FIELDS``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
+from sidecar.config.edge import EdgeSettings, setting
 from sidecar.config.rules import (
-    Rule,
     between,
     button_categories,
     button_payloads,
     cidrs,
-    existing_file,
-    host_port,
     known_locales,
     non_negative,
     not_empty,
@@ -36,55 +34,17 @@ from sidecar.config.secret import Secret
 from sidecar.policy.buttons import DEFAULT_OPT_OUT_PAYLOADS
 from sidecar.policy.optout_packs import PACKS
 
-T = TypeVar("T")
-
 ENV_PREFIX = "WA_SIDECAR_"
 ENVIRONMENTS = ("dev", "staging", "prod")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 
 
-def setting(
-    default: T, doc: str, *, secret: bool = False, check: Rule | tuple[Rule, ...] = ()
-) -> T:
-    """A field: its default, its why, whether it is a secret, its rules (run in order)."""
-    rules = check if isinstance(check, tuple) else (check,)
-    return field(default=default, metadata={"doc": doc, "secret": secret, "check": rules})
-
-
 @dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(EdgeSettings):
     """All sidecar settings; build with ``load_settings``."""
 
-    # --- listeners -----------------------------------------------------------
-    grpc_addr: str = setting(
-        "127.0.0.1:50051",
-        "gRPC API listen address; loopback keeps it private to the pod.",
-        check=host_port(),
-    )
-    admin_addr: str = setting(
-        "127.0.0.1:9464",
-        "HTTP listener for /metrics, /healthz, /readyz and the optional webhook ingress.",
-        check=host_port(),
-    )
-    health_addr: str = setting(
-        "",
-        "Extra gRPC listener serving only grpc.health.v1, for kubelet probes on the pod IP "
-        "(empty = off).",
-        check=host_port(optional=True),
-    )
-    auth_file: str = setting(
-        "",
-        "YAML file of principals, token hashes and roles; empty = no caller auth "
-        "(loopback dev only).",
-        check=existing_file,
-    )
-    approval_ttl: float = setting(
-        86400.0,
-        "Seconds a four-eyes operation (EraseSubject with caller auth on,"
-        " OverrideSuppression) waits for a different approver before it expires.",
-        check=positive,
-    )
+    # --- runtime basics ------------------------------------------------------
     env: str = setting(
         "dev",
         "Environment name: dev, staging or prod (prod enforces the production guards).",

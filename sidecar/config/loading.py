@@ -33,10 +33,12 @@ def load_settings(
     values: dict[str, Any] = _from_yaml(config_file) if config_file else {}
     for name, spec in FIELDS.items():
         var = env_name(name)
-        if var in env:
-            values[name] = _convert(name, env[var])
-        elif spec.metadata["secret"] and env.get(var + "_FILE"):
+        if spec.metadata["secret"] and env.get(var + "_FILE") and not env.get(var):
+            # A secret file wins over an empty variable (a template that
+            # always sets both, one of them blank).
             values[name] = _read_secret_file(name, env[var + "_FILE"])
+        elif var in env:
+            values[name] = _convert(name, env[var])
     settings = Settings(**values)
     validate(settings)
     return settings
@@ -79,7 +81,7 @@ def _convert(name: str, raw: Any) -> Any:
 def _read_secret_file(name: str, path: str) -> Secret:
     setting = env_name(name) + "_FILE"
     try:
-        return Secret(Path(path).read_text().strip())
+        return Secret(Path(path).read_text().strip(), file=path)
     except OSError as exc:
         raise ConfigError(setting, f"cannot read secret file: {exc.strerror}") from None
 

@@ -66,6 +66,24 @@ def host_port(*, optional: bool = False) -> Rule:
     return check
 
 
+UNIX_PREFIX = "unix://"
+
+
+def is_unix(address: str) -> bool:
+    """True for a Unix domain socket address ``unix:///path``."""
+    return address.startswith(UNIX_PREFIX)
+
+
+def grpc_address(value: str) -> None:
+    """``host:port`` or ``unix:///absolute/path``."""
+    if is_unix(value):
+        path = value.removeprefix(UNIX_PREFIX)
+        if not path.startswith("/") or path.endswith("/"):
+            raise ValueError(f"must be unix:///absolute/path.sock, got {value!r}")
+        return
+    host_port()(value)
+
+
 def host_of(address: str) -> str:
     """The host of a checked ``host:port`` address, without IPv6 brackets."""
     return address.rpartition(":")[0].strip("[]")

@@ -6,10 +6,11 @@ from __future__ import annotations
 class Secret:
     """A secret string that never shows itself in ``repr``/``str``/logs."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "file")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, file: str = "") -> None:
         self._value = value
+        self.file = file  # the file it was read from (watched for changes), or ""
 
     def reveal(self) -> str:
         return self._value

@@ -43,6 +43,12 @@ class FieldCipher:
         keys = {key_id: keyring.subkey(key_id, FIELD_LABEL) for key_id in keyring.ids}
         self._aead = KeyedAead(keys, keyring.primary_id)
 
+    def rekey(self, keyring: Keyring) -> None:
+        """Use ``keyring`` from now on (a new primary, a key added or dropped);
+        one attribute swap, so a call in progress finishes under the old keys."""
+        keys = {key_id: keyring.subkey(key_id, FIELD_LABEL) for key_id in keyring.ids}
+        self._aead = KeyedAead(keys, keyring.primary_id)
+
     @property
     def primary_id(self) -> str:
         return self._aead.primary_id

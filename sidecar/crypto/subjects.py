@@ -46,6 +46,12 @@ class SubjectKeys:
         keys = {key_id: keyring.subkey(key_id, DEK_WRAP_LABEL) for key_id in keyring.ids}
         self._aead = KeyedAead(keys, keyring.primary_id)
 
+    def rekey(self, keyring: Keyring) -> None:
+        """Use ``keyring`` from now on (a new primary, a key added or dropped);
+        one attribute swap, so a call in progress finishes under the old keys."""
+        keys = {key_id: keyring.subkey(key_id, DEK_WRAP_LABEL) for key_id in keyring.ids}
+        self._aead = KeyedAead(keys, keyring.primary_id)
+
     def new_wrapped_dek(self) -> bytes:
         """A fresh random 32-byte DEK, wrapped under the primary key."""
         return self._aead.seal(secrets.token_bytes(KEY_BYTES), _WRAP_AAD)

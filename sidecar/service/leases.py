@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sidecar.errors import StoreUnavailable
 from sidecar.stores.base import LeaseStore
@@ -73,3 +73,18 @@ class OwnerLease:
             await self._store.release_lease(self._owner)
         except StoreUnavailable:
             log.warning("owner lease not released; it lapses", extra={"event": "lease_lapses"})
+
+    @contextlib.asynccontextmanager
+    async def held(self, settle: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+        """Taken before serving, renewed throughout, released after the drain
+        and after ``settle`` (the store work of cut-off sends)."""
+        await self.take()
+        stop = asyncio.Event()
+        heartbeat = asyncio.create_task(self.run(stop))
+        try:
+            yield
+        finally:
+            await settle()
+            stop.set()
+            await heartbeat
+            await self.release()

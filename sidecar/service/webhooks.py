@@ -155,6 +155,10 @@ class WebhookHandler:
         self._s = settings
         self._clock = clock
 
+    def use_verifier(self, verifier: SignatureVerifier) -> None:
+        """Verify from the next delivery on with ``verifier`` (an App Secret rotation)."""
+        self._d.verifier = verifier
+
     def _event_key(self, event: Event) -> str:
         """The event's dedup key under a keyed hash: Meta's keys embed the
         user's number (``wa_id``, and inside wamids), so they never reach a

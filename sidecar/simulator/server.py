@@ -23,6 +23,7 @@ benchmark talks to.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -252,6 +253,7 @@ async def _send_message(request: web.Request) -> web.Response:
         biz_opaque_callback_data=body.get("biz_opaque_callback_data"),
         accepted_monotonic=now,
         accepted_at=time.time(),
+        token_sha256=hashlib.sha256((_access_token(request) or "").encode()).hexdigest(),
     )
     state.record_acceptance(record)
     if state.webhooks.url is not None:

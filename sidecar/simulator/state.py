@@ -147,6 +147,9 @@ class MessageRecord:
     biz_opaque_callback_data: str | None
     accepted_monotonic: float
     accepted_at: float
+    # SHA-256 (hex) of the bearer token the send came with: tests see which
+    # token was used without the simulator keeping tokens in its records.
+    token_sha256: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -105,6 +105,25 @@ class Metrics:
             buckets=_RPC_BUCKETS,
             registry=r,
         )
+        self.secret_source_up = Gauge(
+            "wa_sidecar_secret_source_up",
+            "1 when the secret source answered its last look, else 0 (last good values kept).",
+            ["source"],
+            registry=r,
+        )
+        self.secret_reloads = Counter(
+            "wa_sidecar_secret_reloads",
+            "Looks at a secret source that found a change or failed, by result"
+            " (ok, unchanged, invalid: refused and the old value kept, failed: unreadable).",
+            ["source", "result"],
+            registry=r,
+        )
+        self.tls_reloads = Counter(
+            "wa_sidecar_tls_reloads",
+            "Certificate files re-read after a change, by listener and result (ok, invalid).",
+            ["listener", "result"],
+            registry=r,
+        )
         self.store_up = Gauge(
             "wa_sidecar_store_up",
             "1 when the store answered its last health ping, else 0.",

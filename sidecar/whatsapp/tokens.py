@@ -62,7 +62,22 @@ class TokenManager:
         self._graph: GraphClient | None = None
         self._lock = asyncio.Lock()
         self._swapped = asyncio.Condition()
+        self._adopted = asyncio.Event()
         self.refreshes = 0
+
+    def adopt(self, token: str, *, app_secret: bytes | None) -> None:
+        """Use ``token`` and ``app_secret`` from the next call on: a secret
+        source changed. One attribute swap: calls in flight keep the
+        credentials they started with (an AUTH error on one of them is retried
+        with these, see ``on_auth_error``). The new token's expiry is learnt
+        again by ``run``."""
+        if token == self._creds.token and app_secret == self._app_secret:
+            return
+        self._app_secret = app_secret
+        self._creds = make_credentials(token, app_secret)
+        self._expires_at = None
+        self._adopted.set()
+        log.info("access token replaced from its source", extra={"event": "token_adopted"})
 
     def bind(self, graph: GraphClient) -> None:
         self._graph = graph
@@ -156,23 +171,35 @@ class TokenManager:
             return None
         return max(0.0, self._expires_at - self._refresh_before - self._clock())
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Background loop: refresh before expiry until ``stop`` is set."""
-        if not self.can_refresh:
-            return
+    async def _pause(self, stop: asyncio.Event, delay: float) -> None:
+        """Sleep ``delay`` seconds, or less when stopping or a token was adopted."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._adopted.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _learn_quietly(self) -> None:
         try:
             await self.learn_expiry()
         except GraphError as exc:
             log.warning("debug_token failed: %s", exc, extra={"event": "token_debug_failed"})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Background loop: refresh before expiry until ``stop`` is set."""
+        if not self.can_refresh:
+            return
+        await self._learn_quietly()
         while not stop.is_set():
+            if self._adopted.is_set():
+                self._adopted.clear()
+                await self._learn_quietly()
             wait = self.seconds_until_refresh()
-            delay = 3600.0 if wait is None else wait
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+            await self._pause(stop, 3600.0 if wait is None else wait)
+            if stop.is_set():
                 return
-            except TimeoutError:
-                pass
-            if wait is None:
+            if wait is None or self._adopted.is_set():
                 continue
             try:
                 await self.refresh("expiry")
@@ -180,8 +207,4 @@ class TokenManager:
                 log.warning(
                     "token refresh failed: %s", exc, extra={"event": "token_refresh_failed"}
                 )
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=_RETRY_FAILED_REFRESH)
-                    return
-                except TimeoutError:
-                    pass
+                await self._pause(stop, _RETRY_FAILED_REFRESH)

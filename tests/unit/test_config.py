@@ -168,6 +168,8 @@ def test_every_declared_setting_and_secret_file_is_a_known_variable(tmp_path: Pa
             env[env_name(name)] = ",".join(spec.default)
         else:
             env[env_name(name)] = str(spec.default)
+    # A Vault token file needs a Vault to present it to.
+    env.update(WA_SIDECAR_VAULT_ADDR="http://127.0.0.1:8200", WA_SIDECAR_VAULT_PATH="secret/wa")
     assert load_settings(environ=env).access_token == Secret("x")
 
 
