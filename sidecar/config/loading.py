@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -133,7 +134,33 @@ def _suggest(name: str, known: frozenset[str]) -> str:
 
 def _refuse_unknown_env(env: Mapping[str, str]) -> None:
     """A ``WA_SIDECAR_*`` variable no setting reads is a typo (a Helm value
-    that would otherwise be ignored in silence): refuse it, with the closest name."""
+    that would otherwise be ignored in silence): refuse it, with the closest name.
+
+    Kubernetes' own service links are not ours: a Service named ``wa-sidecar…``
+    gives every container ``WA_SIDECAR…_SERVICE_HOST`` and its ``_PORT…``
+    siblings. Those are skipped, but only for a prefix whose ``_SERVICE_HOST``
+    is present, so a mistyped ``WA_SIDECAR_HEALTH_PORT`` is still refused."""
+    services = {
+        var.removesuffix(_SERVICE_HOST)
+        for var in env
+        if var.startswith(ENV_PREFIX) and var.endswith(_SERVICE_HOST)
+    }
     for var in sorted(env):
         if var.startswith(ENV_PREFIX) and var not in _ENV_NAMES:
+            if _service_link(var, services):
+                continue
             raise ConfigError(var, "unknown setting" + _suggest(var, _ENV_NAMES))
+
+
+_SERVICE_HOST = "_SERVICE_HOST"
+_LINK_TAIL = re.compile(
+    r"SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?"
+)
+
+
+def _service_link(var: str, services: set[str]) -> bool:
+    """``var`` is one of the variables Kubernetes writes for a Service in ``services``."""
+    return any(
+        var.startswith(service + "_") and _LINK_TAIL.fullmatch(var[len(service) + 1 :])
+        for service in services
+    )

@@ -268,7 +268,7 @@ def test_a_misspelt_variable_in_the_rendered_env_fails_check_config(tmp_path: Pa
 
 
 @pytest.mark.parametrize("links", [False, True])
-def test_service_links_stay_off_so_a_service_named_wa_sidecar_cannot_stop_the_start(
+def test_a_service_named_wa_sidecar_cannot_stop_the_start_with_links_on_or_off(
     links: bool, tmp_path: Path
 ) -> None:
     helm = require_helm()
@@ -294,8 +294,6 @@ def test_service_links_stay_off_so_a_service_named_wa_sidecar_cannot_stop_the_st
         timeout=60,
         check=False,
     )
-    if links:
-        assert done.returncode == 1
-        assert "WA_SIDECAR_PORT" in done.stderr or "WA_SIDECAR_SERVICE" in done.stderr
-    else:
-        assert done.returncode == 0, done.stderr
+    # The chart turns the links off; where they are on (a pod that includes only
+    # the container), the sidecar skips Kubernetes' link variables, not typos.
+    assert done.returncode == 0, done.stderr

@@ -173,6 +173,38 @@ def test_every_declared_setting_and_secret_file_is_a_known_variable(tmp_path: Pa
     assert load_settings(environ=env).access_token == Secret("x")
 
 
+def test_kubernetes_service_links_for_a_service_named_wa_sidecar_are_not_settings() -> None:
+    links = {
+        "WA_SIDECAR_SERVICE_HOST": "10.0.0.7",
+        "WA_SIDECAR_SERVICE_PORT": "9464",
+        "WA_SIDECAR_SERVICE_PORT_METRICS": "9464",
+        "WA_SIDECAR_PORT": "tcp://10.0.0.7:9464",
+        "WA_SIDECAR_PORT_9464_TCP": "tcp://10.0.0.7:9464",
+        "WA_SIDECAR_PORT_9464_TCP_PROTO": "tcp",
+        "WA_SIDECAR_PORT_9464_TCP_PORT": "9464",
+        "WA_SIDECAR_PORT_9464_TCP_ADDR": "10.0.0.7",
+        "WA_SIDECAR_METRICS_SERVICE_HOST": "10.0.0.8",
+        "WA_SIDECAR_METRICS_PORT_80_TCP": "tcp://10.0.0.8:80",
+    }
+    assert load_settings(environ={**links, "WA_SIDECAR_SEND_RATE": "7"}).send_rate == 7.0
+
+
+@pytest.mark.parametrize(
+    "var",
+    [
+        "WA_SIDECAR_HEALTH_PORT",  # no WA_SIDECAR_HEALTH_SERVICE_HOST beside it: a typo
+        "WA_SIDECAR_PORT_GRPC",  # not a shape Kubernetes writes
+    ],
+)
+def test_link_shaped_names_without_their_service_are_still_refused(var: str) -> None:
+    env = {var: "1"}
+    if var == "WA_SIDECAR_PORT_GRPC":
+        env["WA_SIDECAR_SERVICE_HOST"] = "10.0.0.7"
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ=env)
+    assert err.value.setting == var
+
+
 def test_other_prefixes_and_a_far_typo_are_handled() -> None:
     assert load_settings(environ={"WA_SIDECARX": "1", "OTHER_SEND_RATE": "1"}).send_rate == 80.0
     with pytest.raises(ConfigError) as err:
