@@ -58,12 +58,15 @@ class HealthService(health_pb2_grpc.HealthServicer):  # type: ignore[misc]  # un
     async def Watch(self, request: health_pb2.HealthCheckRequest, context: Any) -> None:
         sent = None
         while True:
-            # Take the event before reading: a change in between sets it.
+            # Take the event and the drain flag before reading: a change in
+            # between sets the event, and a drain that starts while a write is
+            # awaited is seen on the next turn, whose status is then the final one.
             changed = self._changed
+            draining = self._draining
             status = self._status.get(request.service, _UNKNOWN)
             if status != sent:
                 await context.write(health_pb2.HealthCheckResponse(status=status))
                 sent = status
-            if self._draining:
+            if draining:
                 return
             await changed.wait()
