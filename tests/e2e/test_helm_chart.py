@@ -513,6 +513,10 @@ def test_notes_warn_about_single_replica_stores_only_when_replicas_share_nothing
     assert "2 replicas with in-memory quotas" in shared_nothing
     included = _notes(helm)
     assert 'include "wa-sidecar.podSpec"' in included
+    vault = str(CHART / "ci" / "vault-values.yaml")
+    assert "egress.vault is off" not in _notes(helm, "-f", vault)
+    blocked = _notes(helm, "-f", vault, "--set", "networkPolicy.egress.vault.enabled=false")
+    assert "egress.vault is off" in blocked
 
 
 # ------------------------------------------------------------------ docs, Dockerfile
