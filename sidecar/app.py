@@ -16,7 +16,6 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -39,6 +38,7 @@ from sidecar.devkey import load_keyring
 from sidecar.policy.access import Principal, Role
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
+from sidecar.runtime import Runtime
 from sidecar.secrets.factory import in_force, secret_sources
 from sidecar.secrets.keeper import SecretKeeper
 from sidecar.service.campaign import Campaign
@@ -77,35 +77,6 @@ _FINGERPRINT_LABEL = b"wa-sidecar/v1/idempotency-fingerprint"
 _EVENT_KEY_LABEL = b"wa-sidecar/v1/webhook-event-keys"
 
 
-@dataclass
-class Runtime:
-    """Everything one running sidecar holds, for the servers and for tests."""
-
-    settings: Settings
-    stores: Stores
-    session: aiohttp.ClientSession
-    metrics: Metrics
-    tokens: TokenManager
-    sender: Sender
-    webhooks: WebhookHandler
-    consent: ConsentManager
-    events: EventHub
-    servicers: Servicers
-    outbox: Outbox
-    dispatcher: Dispatcher | None  # None: this replica leaves dispatch to others
-    retention: Retention
-    lease: OwnerLease  # the sender's owner lease (heartbeat)
-    secrets: SecretKeeper
-    custody: Custody
-    access: AccessControl | None = None  # None: no caller auth (WA_SIDECAR_AUTH_FILE unset)
-    resender: Resender | None = None  # None: held sends are never resent (the default)
-
-    async def close(self) -> None:
-        await self.session.close()
-        await self.stores.close()
-        await self.secrets.close()
-
-
 async def build_runtime(settings: Settings) -> Runtime:
     """Wire secrets, stores, crypto, Graph client and services from settings."""
     metrics = Metrics()
@@ -116,14 +87,15 @@ async def build_runtime(settings: Settings) -> Runtime:
     try:
         settings = in_force(settings, await secrets.start(strict=settings.env == "prod"))
         keyring = load_keyring(settings)
+        # Read before anything opens: a bad auth file stops the start-up.
+        access = AccessControl.load(settings.auth_file, metrics) if settings.auth_file else None
+        stores = await open_stores(
+            settings.state_url, settings.quota_url, quota_prefix=settings.quota_key_prefix
+        )
     except BaseException:
+        # Until the Runtime exists, the secret sources (Vault's session) are ours to close.
         await secrets.close()
         raise
-    # Read before anything opens: a bad auth file stops the start-up.
-    access = AccessControl.load(settings.auth_file, metrics) if settings.auth_file else None
-    stores = await open_stores(
-        settings.state_url, settings.quota_url, quota_prefix=settings.quota_key_prefix
-    )
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=settings.graph_pool_size, ttl_dns_cache=300),
         timeout=session_timeout(settings.graph_timeout),

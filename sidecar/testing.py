@@ -38,8 +38,8 @@ from sidecar.api._gen.wasidecar.v1 import (
 )
 
 if TYPE_CHECKING:
-    from sidecar.app import Runtime
     from sidecar.config import Settings
+    from sidecar.runtime import Runtime
     from sidecar.simulator.webhooks import UpdateKind
 
 DEV_TOKEN = "dev-token"

@@ -115,6 +115,16 @@ def test_settings_are_the_sidecars_own_names_minus_those_the_chart_sets() -> Non
         "graph.baseUrl=https://graph.example",
         "graph.apiVersion=v24.0",
         "quota.failMode=open",
+        "vault.enabled=true",
+        "vault.addr=https://vault.example:8200",
+        "vault.path=secret/wa-sidecar/x",
+        "vault.role=wa-sidecar",
+        "vault.ca.existingSecret=vault-ca",
+        "tls.enabled=true",
+        "tls.existingSecret=t",
+        "tls.grpc.clientAuth=true",
+        "tls.grpc.clientSecret=c",
+        "tls.ingress.enabled=true",
     )
     ids = ("graph.phoneNumberId=1", "graph.appId=2")
     rendered = render(helm, Scenario("defaults", CHART), *everything_on, strings=ids)
@@ -190,7 +200,7 @@ def test_every_scenario_validates_against_kubernetes_schemas(
         assert done.returncode == 0, done.stdout + done.stderr
         # Only the Prometheus Operator's CRDs lack a schema there.
         unknown = re.findall(r"Couldn't find schema for kind (\w+)", done.stdout + done.stderr)
-        assert set(unknown) <= {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+        assert set(unknown) <= {"ServiceMonitor", "PodMonitor", "PrometheusRule", "Certificate"}
 
 
 def test_rendered_examples_match_the_committed_golden_files(rendered: dict[str, str]) -> None:
@@ -344,6 +354,87 @@ def test_secret_agent_mode_reads_files_the_agent_writes(rendered: dict[str, str]
     assert not any("secret" in v for v in pod["volumes"])
 
 
+def _env(container: dict[str, Any]) -> dict[str, str | None]:
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_vault_mode_reads_secrets_itself_with_a_projected_token_and_no_secret_volume(
+    rendered: dict[str, str],
+) -> None:
+    docs = manifests(rendered["vault"])
+    pod = find(docs, "Deployment")["spec"]["template"]["spec"]
+    sidecar = sidecar_container(pod)
+    env = _env(sidecar)
+    assert env["WA_SIDECAR_VAULT_ADDR"] == "https://openbao.openbao.svc:8200"
+    assert env["WA_SIDECAR_VAULT_PATH"] == "secret/wa-sidecar/prod"
+    assert env["WA_SIDECAR_VAULT_ROLE"] == "wa-sidecar"
+    assert env["WA_SIDECAR_SECRET_RELOAD_INTERVAL"] == "10"
+    assert env["WA_SIDECAR_APP_SECRET_OVERLAP"] == "7200"
+    # Nothing secret from files: no Secret volume, no *_FILE variable.
+    assert not [n for n in env if n.endswith("_FILE") and "VAULT" not in n]
+    assert _secrets_referenced(rendered["vault"]) == {"openbao-ca"}
+    mounts = {m["name"]: m["mountPath"] for m in sidecar["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    (token,) = volumes["wa-sidecar-vault-token"]["projected"]["sources"]
+    assert token["serviceAccountToken"]["audience"] == "openbao"
+    jwt_file = f"{mounts['wa-sidecar-vault-token']}/{token['serviceAccountToken']['path']}"
+    assert env["WA_SIDECAR_VAULT_JWT_FILE"] == jwt_file
+    assert env["WA_SIDECAR_VAULT_CA_FILE"] == f"{mounts['wa-sidecar-vault-ca']}/ca.crt"
+    # The projected token is the sidecar's alone: the pod mounts no other.
+    assert pod["automountServiceAccountToken"] is False
+    policy = find(docs, "NetworkPolicy")
+    (vault,) = [
+        r for r in policy["spec"]["egress"] if {"port": 8200, "protocol": "TCP"} in r["ports"]
+    ]
+    assert vault["to"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "openbao"
+    }
+
+
+def test_tls_mode_mounts_the_cert_manager_secret_as_a_directory_for_grpc_and_https(
+    rendered: dict[str, str],
+) -> None:
+    docs = manifests(rendered["tls"])
+    pod = find(docs, "Deployment")["spec"]["template"]["spec"]
+    sidecar = sidecar_container(pod)
+    env = _env(sidecar)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    (tls_mount,) = [m for m in sidecar["volumeMounts"] if m["name"] == "wa-sidecar-tls"]
+    directory = tls_mount["mountPath"]
+    for name, file in [
+        ("WA_SIDECAR_TLS_CERT_FILE", "tls.crt"),
+        ("WA_SIDECAR_TLS_KEY_FILE", "tls.key"),
+        ("WA_SIDECAR_TLS_CLIENT_CA_FILE", "ca.crt"),
+        ("WA_SIDECAR_INGRESS_TLS_CERT_FILE", "tls.crt"),
+        ("WA_SIDECAR_INGRESS_TLS_KEY_FILE", "tls.key"),
+    ]:
+        assert env[name] == f"{directory}/{file}"
+    # kubelet updates a Secret volume in place only without subPath.
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        assert all("subPath" not in m for m in container.get("volumeMounts", []))
+    certificates = {c["metadata"]["name"]: c["spec"] for c in docs if c["kind"] == "Certificate"}
+    server, client = certificates["demo-wa-sidecar-tls"], certificates["demo-wa-sidecar-client"]
+    assert volumes["wa-sidecar-tls"]["secret"]["secretName"] == server["secretName"]
+    assert "server auth" in server["usages"] and "127.0.0.1" in server["ipAddresses"]
+    assert volumes["wa-sidecar-tls-client"]["secret"]["secretName"] == client["secretName"]
+    assert "client auth" in client["usages"]
+    assert (
+        server["issuerRef"]
+        == client["issuerRef"]
+        == {"name": "wa-internal-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    )
+    # The example app verifies the sidecar and presents its own client pair.
+    (app,) = pod["containers"]
+    app_mounts = {m["name"] for m in app["volumeMounts"]}
+    assert app_mounts == {"wa-sidecar-tls-ca", "wa-sidecar-tls-client"}
+    assert volumes["wa-sidecar-tls-ca"]["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    # Prometheus scrapes the HTTPS admin listener, trusting the same CA.
+    (endpoint,) = find(docs, "PodMonitor")["spec"]["podMetricsEndpoints"]
+    assert endpoint["scheme"] == "https"
+    assert endpoint["tlsConfig"]["ca"]["secret"] == {"name": server["secretName"], "key": "ca.crt"}
+    assert endpoint["tlsConfig"]["serverName"] in server["dnsNames"]
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -357,6 +448,42 @@ def test_secret_agent_mode_reads_files_the_agent_writes(rendered: dict[str, str]
         ),
         (("networkPolicy.enabled=true",), "set podSelector"),
         (("example.enabled=true", "auth.enabled=true"), "auth.existingSecret or auth.principals"),
+        (("vault.enabled=true",), "vault.addr is required with vault.enabled"),
+        (
+            ("vault.enabled=true", "vault.addr=https://v:8200", "vault.path=secret/x"),
+            "vault.role is required with vault.enabled",
+        ),
+        (
+            (
+                "vault.enabled=true",
+                "vault.addr=https://v:8200",
+                "vault.path=secret/x",
+                "vault.role=r",
+                "secretAgent.enabled=true",
+            ),
+            "vault.enabled and secretAgent.enabled both read the secrets from Vault",
+        ),
+        (
+            (
+                "environment=prod",
+                "vault.enabled=true",
+                "vault.addr=http://vault.vault.svc:8200",
+                "vault.path=secret/x",
+                "vault.role=r",
+            ),
+            "vault.addr must be https:// in prod",
+        ),
+        (("tls.enabled=true",), "tls.existingSecret (a kubernetes.io/tls Secret) or"),
+        (("tls.ingress.enabled=true",), "need tls.enabled"),
+        (
+            (
+                "example.enabled=true",
+                "tls.enabled=true",
+                "tls.existingSecret=t",
+                "tls.grpc.clientAuth=true",
+            ),
+            "the example app needs a client certificate",
+        ),
     ],
 )
 def test_unsafe_or_incomplete_values_fail_to_render(
@@ -386,6 +513,10 @@ def test_notes_warn_about_single_replica_stores_only_when_replicas_share_nothing
     assert "2 replicas with in-memory quotas" in shared_nothing
     included = _notes(helm)
     assert 'include "wa-sidecar.podSpec"' in included
+    vault = str(CHART / "ci" / "vault-values.yaml")
+    assert "egress.vault is off" not in _notes(helm, "-f", vault)
+    blocked = _notes(helm, "-f", vault, "--set", "networkPolicy.egress.vault.enabled=false")
+    assert "egress.vault is off" in blocked
 
 
 # ------------------------------------------------------------------ docs, Dockerfile

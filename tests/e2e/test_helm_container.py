@@ -13,15 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.certs import CertificateAuthority
 from support.helm import (
     ROOT,
     find,
@@ -32,10 +35,25 @@ from support.helm import (
     sidecar_container,
 )
 from support.kubelet import LocalContainer
+from support.openbao import OpenBao
+from support.tokenreview import TokenReview, kubernetes_auth, service_account_jwt
 
-from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
+from sidecar.api._gen.wasidecar.v1 import (
+    common_pb2,
+    send_pb2,
+    send_pb2_grpc,
+    verify_pb2,
+    verify_pb2_grpc,
+)
 from sidecar.crypto.keys import Keyring
-from sidecar.testing import DEV_APP_SECRET, DEV_TOKEN, DEV_VERIFY_TOKEN, free_port
+from sidecar.testing import (
+    DEV_APP_SECRET,
+    DEV_TOKEN,
+    DEV_VERIFY_TOKEN,
+    free_port,
+    inbound_text,
+    signature,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -297,3 +315,201 @@ def test_a_service_named_wa_sidecar_cannot_stop_the_start_with_links_on_or_off(
     # The chart turns the links off; where they are on (a pod that includes only
     # the container), the sidecar skips Kubernetes' link variables, not typos.
     assert done.returncode == 0, done.stderr
+
+
+# ------------------------------------------------------------- Vault/OpenBao, TLS
+
+
+async def _webhook_valid(channel: grpc.aio.Channel, secret: str) -> bool:
+    body = inbound_text("16505550100", "hello")
+    reply = await verify_pb2_grpc.VerifyServiceStub(channel).VerifyWebhook(
+        verify_pb2.WebhookRequest(body=body, signature=signature(body, secret)), timeout=5
+    )
+    return bool(reply.valid)
+
+
+async def test_rendered_vault_sidecar_logs_in_to_openbao_with_its_projected_token(
+    tmp_path: Path,
+) -> None:
+    """The vault scenario against a real OpenBao over https (its CA from the
+    Secret the chart mounts), Kubernetes auth with the projected token; the
+    only stand-in is the Kubernetes API's TokenReview."""
+    helm = require_helm()
+    grpc_port, health_port, admin_port = _free_ports(3)
+    async with TokenReview() as review, OpenBao.started(tmp_path, tls=True) as bao:
+        docs = manifests(
+            render(
+                helm,
+                scenario_named("vault"),
+                f"grpc.port={grpc_port}",
+                f"health.port={health_port}",
+                f"admin.port={admin_port}",
+                # What the cluster's DNS would do for openbao.openbao.svc.
+                f"vault.addr={bao.addr}",
+                # A rotation shows within the test's patience.
+                "secrets.reloadIntervalSeconds=1",
+            )
+        )
+        pod = _example_pod(docs)
+        sidecar = sidecar_container(pod)
+        env = {e["name"]: e.get("value", "") for e in sidecar["env"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        (projected,) = volumes["wa-sidecar-vault-token"]["projected"]["sources"]
+        audience = projected["serviceAccountToken"]["audience"]
+        account = pod.get("serviceAccountName", "default")
+        # The token kubelet would request for the pod's service account.
+        jwt = service_account_jwt("demo", account, audience=audience)
+        review.genuine.append(jwt)
+        mount, _, path = env["WA_SIDECAR_VAULT_PATH"].partition("/")
+        await kubernetes_auth(
+            bao,
+            review.url,
+            role=env["WA_SIDECAR_VAULT_ROLE"],
+            namespace="demo",
+            account=account,
+            paths=[f"{mount}/data/{path}"],
+            audience=audience,
+            mount=env["WA_SIDECAR_VAULT_AUTH_MOUNT"],
+        )
+        key = Keyring.generate()
+        values = {
+            "access_token": DEV_TOKEN,
+            "app_secret": "vault-app-secret-one",
+            "verify_token": DEV_VERIFY_TOKEN,
+            "encryption_key": key,
+        }
+        await bao.put(path, **values)
+        secrets = {"openbao-ca": {"ca.crt": bao.ca_file.read_text()}}
+        side = LocalContainer.prepare(
+            sidecar, pod, docs, tmp_path / "pod", secrets=secrets, service_account_token=jwt
+        )
+        assert side.env["WA_SIDECAR_ENV"] == "prod"  # which starts only with every secret read
+        assert not any(name.endswith(("_TOKEN", "_SECRET", "_KEY")) for name in side.env)
+        log = tmp_path / "sidecar.log"
+        async with _started(side, log) as proc:
+            try:
+                await _serving(health_port, proc, timeout=30)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from None
+            async with grpc.aio.insecure_channel(side.env["WA_SIDECAR_GRPC_ADDR"]) as channel:
+                secrets_health = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service="wasidecar.secrets"), timeout=5
+                )
+                assert secrets_health.status == health_pb2.HealthCheckResponse.SERVING
+                assert await _webhook_valid(channel, "vault-app-secret-one")
+                assert not await _webhook_valid(channel, "vault-app-secret-two")
+                # A new KV version is taken at the rendered reload interval.
+                await bao.put(path, **{**values, "app_secret": "vault-app-secret-two"})
+                deadline = time.monotonic() + 10
+                while not await _webhook_valid(channel, "vault-app-secret-two"):
+                    assert time.monotonic() < deadline, "the rotated App Secret was not taken"
+                    await asyncio.sleep(0.05)
+                # Within the rendered overlap the replaced secret still verifies.
+                assert await _webhook_valid(channel, "vault-app-secret-one")
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(asyncio.to_thread(proc.wait), 30) == 0
+    text = log.read_text()
+    for secret in (jwt, DEV_TOKEN, "vault-app-secret-one", "vault-app-secret-two", key):
+        assert secret not in text
+
+
+def _tls_secrets(ca: CertificateAuthority, tmp: Path) -> dict[str, dict[str, str]]:
+    """What cert-manager would write: the sidecar's and the app's kubernetes.io/tls Secrets."""
+    server = ca.issue("localhost", tmp / "server")
+    client = ca.issue("demo-wa-sidecar-client", tmp / "client", client=True)
+    return {
+        "demo-wa-sidecar-tls": {
+            "tls.crt": server.cert_pem.decode(),
+            "tls.key": server.key_pem.decode(),
+            "ca.crt": ca.pem.decode(),
+        },
+        "demo-wa-sidecar-client": {
+            "tls.crt": client.cert_pem.decode(),
+            "tls.key": client.key_pem.decode(),
+            "ca.crt": ca.pem.decode(),
+        },
+    }
+
+
+async def _api_health(addr: str, credentials: grpc.ChannelCredentials | None) -> int:
+    """grpc.health.v1 on the API port; -1 when the connection or handshake fails."""
+    channel = (
+        grpc.aio.secure_channel(addr, credentials)
+        if credentials is not None
+        else grpc.aio.insecure_channel(addr)
+    )
+    async with channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=5
+            )
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+            return -1
+    return int(reply.status)
+
+
+async def test_rendered_tls_sidecar_serves_mtls_on_the_api_https_on_admin_plain_health(
+    tmp_path: Path,
+) -> None:
+    helm = require_helm()
+    grpc_port, health_port, admin_port = _free_ports(3)
+    docs = manifests(
+        render(
+            helm,
+            scenario_named("tls"),
+            f"grpc.port={grpc_port}",
+            f"health.port={health_port}",
+            f"admin.port={admin_port}",
+        )
+    )
+    pod = _example_pod(docs)
+    ca, stranger = CertificateAuthority("wa-internal-ca"), CertificateAuthority("another CA")
+    secrets = {**_test_secrets("dev"), **_tls_secrets(ca, tmp_path)}
+    side = LocalContainer.prepare(
+        sidecar_container(pod), pod, docs, tmp_path / "pod", secrets=secrets
+    )
+    log = tmp_path / "sidecar.log"
+    async with _started(side, log) as proc:
+        try:
+            # kubelet's startupProbe: plaintext gRPC on the health-only port.
+            await _serving(health_port, proc, timeout=20)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from None
+        addr = side.env["WA_SIDECAR_GRPC_ADDR"]
+        client = secrets["demo-wa-sidecar-client"]
+        app_pair = grpc.ssl_channel_credentials(
+            ca.pem, client["tls.key"].encode(), client["tls.crt"].encode()
+        )
+        serving = health_pb2.HealthCheckResponse.SERVING
+        assert await _api_health(addr, app_pair) == serving
+        # mTLS: no client certificate, or one another CA signed, is refused; no plaintext.
+        assert await _api_health(addr, grpc.ssl_channel_credentials(ca.pem)) == -1
+        foreign = stranger.issue("intruder", tmp_path / "intruder", client=True)
+        assert (
+            await _api_health(
+                addr, grpc.ssl_channel_credentials(ca.pem, foreign.key_pem, foreign.cert_pem)
+            )
+            == -1
+        )
+        assert await _api_health(addr, None) == -1
+        # The admin listener speaks HTTPS, checked as the PodMonitor's tlsConfig would.
+        (endpoint,) = find(docs, "PodMonitor")["spec"]["podMetricsEndpoints"]
+        context = ssl.create_default_context(cadata=ca.pem.decode())
+        admin = side.env["WA_SIDECAR_ADMIN_ADDR"].replace("0.0.0.0", "127.0.0.1")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{endpoint['scheme']}://{admin}{endpoint['path']}",
+                ssl=context,
+                server_hostname=endpoint["tlsConfig"]["serverName"],
+            ) as reply,
+        ):
+            assert reply.status == 200
+            assert "wa_sidecar_" in await reply.text()
+        # The example app verifies the sidecar and presents its client pair.
+        (app_container,) = pod["containers"]
+        app = LocalContainer.prepare(app_container, pod, docs, tmp_path / "app", secrets=secrets)
+        assert await _first_line(app) == "sidecar SERVING"
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(asyncio.to_thread(proc.wait), 30) == 0

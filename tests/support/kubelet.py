@@ -7,6 +7,9 @@ turns them off), and resolve Service names to this machine.
     local = LocalContainer.prepare(container, pod, docs, tmp, secrets={"wa-sidecar-dev": {...}})
     subprocess.Popen(local.argv, env=local.env, cwd=local.cwd)
 
+A projected service-account token volume gets the JWT passed as
+``service_account_token`` (what kubelet would request from the API server).
+
 Nothing is rewritten but what a cluster would supply: mount paths become
 directories under ``tmp``, ``<service>`` host names become 127.0.0.1.
 """
@@ -57,9 +60,10 @@ class LocalContainer:
         *,
         secrets: Mapping[str, Mapping[str, str]],
         namespace: str = "demo",
+        service_account_token: str = "",
     ) -> LocalContainer:
         tmp.mkdir(parents=True, exist_ok=True)
-        mounts = _mount_volumes(container, pod, docs, tmp, secrets)
+        mounts = _mount_volumes(container, pod, docs, tmp, secrets, service_account_token)
         config_maps = {
             d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"
         }
@@ -121,6 +125,7 @@ def _mount_volumes(
     docs: Sequence[Mapping[str, Any]],
     tmp: Path,
     secrets: Mapping[str, Mapping[str, str]],
+    service_account_token: str,
 ) -> dict[str, Path]:
     """Each volumeMount as a directory under ``tmp``, filled as kubelet fills it."""
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
@@ -136,10 +141,22 @@ def _mount_volumes(
         elif "configMap" in volume:
             data = config_maps[volume["configMap"]["name"]].get("data", {})
             _write_items(target, data, volume["configMap"].get("items"))
+        elif "projected" in volume:
+            _project_tokens(target, volume["projected"], service_account_token)
         elif "emptyDir" not in volume:
             raise AssertionError(f"volume type not emulated: {sorted(volume)}")
         mounts[mount["mountPath"]] = target
     return mounts
+
+
+def _project_tokens(target: Path, projected: Mapping[str, Any], token: str) -> None:
+    """A projected volume of service-account tokens: each source's path holds the JWT."""
+    for source in projected["sources"]:
+        if "serviceAccountToken" not in source:
+            raise AssertionError(f"projected source not emulated: {sorted(source)}")
+        if not token:
+            raise AssertionError("the pod projects a service-account token: pass one")
+        (target / source["serviceAccountToken"]["path"]).write_text(token)
 
 
 def _write_items(target: Path, data: Mapping[str, str], items: Any) -> None:

@@ -112,3 +112,64 @@ principals:
 {{- define "wa-sidecar.terminationGracePeriod" -}}
 {{- add (int (ceil .Values.lifecycle.appStopSeconds)) (int (ceil .Values.shutdownGraceSeconds)) .Values.lifecycle.marginSeconds -}}
 {{- end -}}
+
+{{/* Where the projected service-account token for Vault's Kubernetes auth is mounted. */}}
+{{- define "wa-sidecar.vaultTokenDir" -}}/var/run/secrets/wa-sidecar-vault{{- end -}}
+{{- define "wa-sidecar.vaultCADir" -}}/etc/wa-sidecar/vault-ca{{- end -}}
+
+{{/* The kubernetes.io/tls Secret the sidecar serves: tls.existingSecret, else the one cert-manager writes. */}}
+{{- define "wa-sidecar.tlsSecret" -}}
+{{- .Values.tls.existingSecret | default (printf "%s-tls" (include "wa-sidecar.fullname" .)) -}}
+{{- end -}}
+
+{{/* The app's client certificate Secret (mTLS): tls.grpc.clientSecret, else cert-manager's, else none. */}}
+{{- define "wa-sidecar.tlsClientSecret" -}}
+{{- if .Values.tls.grpc.clientSecret -}}
+{{- .Values.tls.grpc.clientSecret -}}
+{{- else if .Values.tls.certManager.issuerRef -}}
+{{- printf "%s-client" (include "wa-sidecar.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "wa-sidecar.tlsClientCADir" -}}{{ .Values.tls.mountPath }}-client-ca{{- end -}}
+
+{{/*
+Values that only make sense together, checked once per rendering (validate.yaml)
+with a message naming the value at fault; the schema checks each value's shape.
+*/}}
+{{- define "wa-sidecar.validate" -}}
+{{- $v := .Values -}}
+{{- if $v.vault.enabled -}}
+{{- if $v.secretAgent.enabled -}}
+{{- fail "wa-sidecar: vault.enabled and secretAgent.enabled both read the secrets from Vault: choose the sidecar's own client (vault) or the agent (secretAgent)" -}}
+{{- end -}}
+{{- $_ := required "wa-sidecar: vault.addr is required with vault.enabled (e.g. https://vault.vault.svc:8200)" $v.vault.addr -}}
+{{- $_ = required "wa-sidecar: vault.path is required with vault.enabled (<mount>/<path>, e.g. secret/wa-sidecar/prod)" $v.vault.path -}}
+{{- $_ = required "wa-sidecar: vault.role is required with vault.enabled (the Kubernetes auth role)" $v.vault.role -}}
+{{- if and $v.vault.ca.configMap $v.vault.ca.existingSecret -}}
+{{- fail "wa-sidecar: set one of vault.ca.configMap and vault.ca.existingSecret" -}}
+{{- end -}}
+{{- if and (eq $v.environment "prod") (hasPrefix "http://" $v.vault.addr) (not (regexMatch "^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?/?$" $v.vault.addr)) -}}
+{{- fail "wa-sidecar: vault.addr must be https:// in prod (the sidecar refuses plain http:// to a remote Vault)" -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.tls.enabled -}}
+{{- if not (or $v.tls.existingSecret $v.tls.certManager.issuerRef) -}}
+{{- fail "wa-sidecar: tls.enabled needs tls.existingSecret (a kubernetes.io/tls Secret) or tls.certManager.issuerRef (cert-manager writes it)" -}}
+{{- end -}}
+{{- if not (or $v.tls.grpc.enabled $v.tls.ingress.enabled) -}}
+{{- fail "wa-sidecar: tls.enabled serves nothing: enable tls.grpc.enabled and/or tls.ingress.enabled" -}}
+{{- end -}}
+{{- if and $v.tls.grpc.clientAuth (not $v.tls.grpc.enabled) -}}
+{{- fail "wa-sidecar: tls.grpc.clientAuth (mTLS) needs tls.grpc.enabled" -}}
+{{- end -}}
+{{- if and $v.tls.grpc.clientAuth $v.example.enabled (not (include "wa-sidecar.tlsClientSecret" .)) -}}
+{{- fail "wa-sidecar: the example app needs a client certificate for tls.grpc.clientAuth: set tls.grpc.clientSecret or tls.certManager.issuerRef" -}}
+{{- end -}}
+{{- with $v.tls.certManager.issuerRef -}}
+{{- $_ := required "wa-sidecar: tls.certManager.issuerRef.name is required" .name -}}
+{{- end -}}
+{{- else if or $v.tls.grpc.clientAuth $v.tls.ingress.enabled -}}
+{{- fail "wa-sidecar: tls.grpc.clientAuth and tls.ingress.enabled need tls.enabled (and its Secret)" -}}
+{{- end -}}
+{{- end -}}

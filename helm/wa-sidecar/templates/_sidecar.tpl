@@ -23,6 +23,11 @@ the dependency "wa-sidecar"; with an alias, pass (index .Subcharts "<alias>").
   wa-sidecar.volumes        the volumes alone, list items (for a pod with volumes)
   wa-sidecar.env            the container's env, list items
   wa-sidecar.podAnnotations checksum/config and the secret agent's annotations
+
+With tls.grpc.enabled the app's containers verify the sidecar with ca.crt from
+the volume wa-sidecar-tls-ca, and with tls.grpc.clientAuth present the pair in
+wa-sidecar-tls-client (mount them in the app's container; both are in
+wa-sidecar.volumes, and the example app shows how).
 */}}
 
 {{- define "wa-sidecar.podSpec" -}}
@@ -134,7 +139,7 @@ enableServiceLinks: false
       mountPath: /var/lib/wa-sidecar
     - name: wa-sidecar-tmp
       mountPath: /tmp
-    {{- if and $v.secrets.existingSecret (not $v.secretAgent.enabled) }}
+    {{- if and $v.secrets.existingSecret (not $v.secretAgent.enabled) (not $v.vault.enabled) }}
     - name: wa-sidecar-secrets
       mountPath: {{ $v.secrets.mountPath }}
       readOnly: true
@@ -143,6 +148,28 @@ enableServiceLinks: false
     - name: wa-sidecar-auth
       mountPath: {{ $v.auth.mountPath }}
       readOnly: true
+    {{- end }}
+    {{- if and $v.vault.enabled $v.vault.serviceAccountToken.projected }}
+    - name: wa-sidecar-vault-token
+      mountPath: {{ include "wa-sidecar.vaultTokenDir" . }}
+      readOnly: true
+    {{- end }}
+    {{- if and $v.vault.enabled (or $v.vault.ca.configMap $v.vault.ca.existingSecret) }}
+    - name: wa-sidecar-vault-ca
+      mountPath: {{ include "wa-sidecar.vaultCADir" . }}
+      readOnly: true
+    {{- end }}
+    {{- if $v.tls.enabled }}
+    # The whole Secret as a directory (no subPath), so a renewed certificate
+    # reaches the sidecar, which re-reads it without a restart.
+    - name: wa-sidecar-tls
+      mountPath: {{ $v.tls.mountPath }}
+      readOnly: true
+    {{- if and $v.tls.grpc.clientAuth $v.tls.grpc.clientCASecret }}
+    - name: wa-sidecar-tls-client-ca
+      mountPath: {{ include "wa-sidecar.tlsClientCADir" . }}
+      readOnly: true
+    {{- end }}
     {{- end }}
 {{- end -}}
 
@@ -222,13 +249,61 @@ encryptionKey: encryption_key
   value: {{ printf "%s/%s" $v.auth.mountPath $v.auth.key | quote }}
 {{- end }}
 {{- $dir := "" }}
-{{- if $v.secretAgent.enabled }}{{ $dir = include "wa-sidecar.agentDir" . }}{{ else if $v.secrets.existingSecret }}{{ $dir = $v.secrets.mountPath }}{{ end }}
+{{- if $v.secretAgent.enabled }}{{ $dir = include "wa-sidecar.agentDir" . }}{{ else if and $v.secrets.existingSecret (not $v.vault.enabled) }}{{ $dir = $v.secrets.mountPath }}{{ end }}
 {{- if $dir }}
 {{- range $key, $file := include "wa-sidecar.secretFiles" . | fromYaml }}
 {{- if index $v.secrets.keys $key }}
 - name: WA_SIDECAR_{{ upper $file }}_FILE
   value: {{ printf "%s/%s" $dir $file | quote }}
 {{- end }}
+{{- end }}
+{{- end }}
+- name: WA_SIDECAR_SECRET_RELOAD_INTERVAL
+  value: {{ $v.secrets.reloadIntervalSeconds | toString | quote }}
+- name: WA_SIDECAR_APP_SECRET_OVERLAP
+  value: {{ $v.secrets.appSecretOverlapSeconds | toString | quote }}
+{{- if $v.vault.enabled }}
+# The sidecar reads the KV v2 secret itself and logs in with Kubernetes auth.
+- name: WA_SIDECAR_VAULT_ADDR
+  value: {{ $v.vault.addr | quote }}
+- name: WA_SIDECAR_VAULT_PATH
+  value: {{ $v.vault.path | quote }}
+- name: WA_SIDECAR_VAULT_ROLE
+  value: {{ $v.vault.role | quote }}
+- name: WA_SIDECAR_VAULT_AUTH_MOUNT
+  value: {{ $v.vault.authMount | quote }}
+- name: WA_SIDECAR_VAULT_TIMEOUT
+  value: {{ $v.vault.timeoutSeconds | toString | quote }}
+{{- if $v.vault.serviceAccountToken.projected }}
+- name: WA_SIDECAR_VAULT_JWT_FILE
+  value: {{ printf "%s/token" (include "wa-sidecar.vaultTokenDir" .) | quote }}
+{{- end }}
+{{- if or $v.vault.ca.configMap $v.vault.ca.existingSecret }}
+- name: WA_SIDECAR_VAULT_CA_FILE
+  value: {{ printf "%s/%s" (include "wa-sidecar.vaultCADir" .) $v.vault.ca.key | quote }}
+{{- end }}
+{{- end }}
+{{- if $v.tls.enabled }}
+{{- if $v.tls.grpc.enabled }}
+- name: WA_SIDECAR_TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" $v.tls.mountPath | quote }}
+- name: WA_SIDECAR_TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" $v.tls.mountPath | quote }}
+{{- if $v.tls.grpc.clientAuth }}
+# mTLS: a caller without a certificate this CA signed is refused in the handshake.
+- name: WA_SIDECAR_TLS_CLIENT_CA_FILE
+  {{- if $v.tls.grpc.clientCASecret }}
+  value: {{ printf "%s/%s" (include "wa-sidecar.tlsClientCADir" .) $v.tls.grpc.clientCAKey | quote }}
+  {{- else }}
+  value: {{ printf "%s/ca.crt" $v.tls.mountPath | quote }}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- if $v.tls.ingress.enabled }}
+- name: WA_SIDECAR_INGRESS_TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" $v.tls.mountPath | quote }}
+- name: WA_SIDECAR_INGRESS_TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" $v.tls.mountPath | quote }}
 {{- end }}
 {{- end }}
 - name: OTEL_SERVICE_NAME
@@ -269,7 +344,7 @@ encryptionKey: encryption_key
 - name: wa-sidecar-tmp
   emptyDir:
     sizeLimit: {{ $v.volumes.tmpSizeLimit }}
-{{- if and $v.secrets.existingSecret (not $v.secretAgent.enabled) }}
+{{- if and $v.secrets.existingSecret (not $v.secretAgent.enabled) (not $v.vault.enabled) }}
 - name: wa-sidecar-secrets
   secret:
     secretName: {{ $v.secrets.existingSecret }}
@@ -281,6 +356,72 @@ encryptionKey: encryption_key
         path: {{ $file }}
       {{- end }}
       {{- end }}
+{{- end }}
+{{- if $v.vault.enabled }}
+{{- if $v.vault.serviceAccountToken.projected }}
+# The pod's service-account token for Vault's Kubernetes auth, for the sidecar
+# alone; kubelet renews it before it expires and the sidecar reads it at each login.
+- name: wa-sidecar-vault-token
+  projected:
+    defaultMode: 0444
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: {{ $v.vault.serviceAccountToken.expirationSeconds }}
+          {{- with $v.vault.serviceAccountToken.audience }}
+          audience: {{ . | quote }}
+          {{- end }}
+{{- end }}
+{{- if $v.vault.ca.configMap }}
+- name: wa-sidecar-vault-ca
+  configMap:
+    name: {{ $v.vault.ca.configMap }}
+    defaultMode: 0444
+    items:
+      - key: {{ $v.vault.ca.key }}
+        path: {{ $v.vault.ca.key }}
+{{- else if $v.vault.ca.existingSecret }}
+- name: wa-sidecar-vault-ca
+  secret:
+    secretName: {{ $v.vault.ca.existingSecret }}
+    defaultMode: 0444
+    items:
+      - key: {{ $v.vault.ca.key }}
+        path: {{ $v.vault.ca.key }}
+{{- end }}
+{{- end }}
+{{- if $v.tls.enabled }}
+# The sidecar's certificate (tls.crt, tls.key, ca.crt), as cert-manager writes it.
+- name: wa-sidecar-tls
+  secret:
+    secretName: {{ include "wa-sidecar.tlsSecret" . }}
+    defaultMode: 0444
+{{- if $v.tls.grpc.enabled }}
+# ca.crt alone, for the app's containers to verify the sidecar's certificate.
+- name: wa-sidecar-tls-ca
+  secret:
+    secretName: {{ include "wa-sidecar.tlsSecret" . }}
+    defaultMode: 0444
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- if and $v.tls.grpc.clientAuth $v.tls.grpc.clientCASecret }}
+- name: wa-sidecar-tls-client-ca
+  secret:
+    secretName: {{ $v.tls.grpc.clientCASecret }}
+    defaultMode: 0444
+    items:
+      - key: {{ $v.tls.grpc.clientCAKey }}
+        path: {{ $v.tls.grpc.clientCAKey }}
+{{- end }}
+{{- with and $v.tls.grpc.clientAuth (include "wa-sidecar.tlsClientSecret" .) }}
+# The app's client certificate (mTLS), for the app's containers to present.
+- name: wa-sidecar-tls-client
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0444
+{{- end }}
 {{- end }}
 {{- if $v.auth.enabled }}
 - name: wa-sidecar-auth
