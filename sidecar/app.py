@@ -42,6 +42,7 @@ from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
+from sidecar.service.account import AccountEvents
 from sidecar.service.campaign import Campaign
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
@@ -240,6 +241,7 @@ def _webhooks(
             event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
             # Kept in the quota store: shared by the replicas when it is.
             limiter=RateLimiter(stores.quota, *window) if window else None,
+            account=AccountEvents(metrics),
         ),
         webhook_settings(settings),
     )

@@ -32,16 +32,22 @@ from sidecar.policy.retry import OPT_OUT_CODES
 from sidecar.policy.signature import SignatureProblem, SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
+from sidecar.service.account import ACCOUNT_EVENT_TYPES, AccountEvents
 from sidecar.service.consent import ConsentManager, Proof
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.stores.base import DedupStore, QuotaStore, SendStore, StatusRecord, WindowStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, tracer
 from sidecar.whatsapp.webhooks import (
+    AccountAlert,
+    CapabilityUpdate,
     Event,
     InboundMessage,
+    PhoneQualityUpdate,
     PreferenceUpdate,
     StatusUpdate,
+    TemplateCategoryUpdate,
+    TemplateStatusUpdate,
     parse_delivery,
 )
 
@@ -143,6 +149,7 @@ class WebhookDeps:
     metrics: Metrics
     event_key_secret: bytes
     limiter: RateLimiter | None = None
+    account: AccountEvents | None = None
 
 
 class WebhookHandler:
@@ -238,6 +245,9 @@ class WebhookHandler:
         statuses = Counter(a.event.status for a in new if isinstance(a.event, StatusUpdate))
         for status, count in statuses.items():
             d.metrics.delivery_status(status, count)
+        account = [a.event for a in new if isinstance(a.event, ACCOUNT_EVENT_TYPES)]
+        if account and d.account is not None:
+            d.account.report(account)
         return WebhookOutcome(
             Rejection.NONE,
             events=new,
@@ -299,6 +309,8 @@ class WebhookHandler:
             return await self._status(event)
         if isinstance(event, PreferenceUpdate):
             return await self._preference(event)
+        if isinstance(event, ACCOUNT_EVENT_TYPES) and self._d.account is not None:
+            await self._d.account.apply(event, self._event_key(event))
         return Applied(event)
 
     async def _inbound(self, msg: InboundMessage) -> Applied:
@@ -402,4 +414,13 @@ def _kind(event: Event) -> str:
         return "status"
     if isinstance(event, PreferenceUpdate):
         return "preference"
-    return "error"
+    return _KINDS.get(type(event), "error")
+
+
+_KINDS: dict[type, str] = {
+    TemplateStatusUpdate: "template_status",
+    TemplateCategoryUpdate: "template_category",
+    PhoneQualityUpdate: "phone_quality",
+    CapabilityUpdate: "capability",
+    AccountAlert: "account_alert",
+}

@@ -14,6 +14,8 @@
     GET    /_sim/messages        accepted messages, newest last; ?to=<phone>&limit=<n>
     POST   /_sim/inbound         {"from", "phone_number_id", "text" | "button_payload"
                                  [, "button_text", "context_id", "name"]} -> {"id": wamid}
+    POST   /_sim/account_events  {"field": "<account webhook field>", "value": {...}}: queue one
+                                 account webhook as given (simulator/account.py builds values)
     POST   /_sim/tokens          {"expires_in": seconds | null, "token"?} -> a valid token
     POST   /_sim/webhooks/flush  wait (?timeout=5) until queued webhooks are posted
 
@@ -143,6 +145,20 @@ async def _inbound(request: web.Request) -> web.Response:
     return web.json_response({"id": wamid})
 
 
+async def _account_event(request: web.Request) -> web.Response:
+    state = request.app[SIMULATOR_STATE]
+    try:
+        data = await _json_object(request)
+        field = _optional_str(data, "field") or ""
+        value = data.get("value")
+        if not isinstance(value, dict):
+            raise ValueError("value must be an object")
+        state.emit_account_change(field, value)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"queued": True})
+
+
 async def _issue_token(request: web.Request) -> web.Response:
     state = request.app[SIMULATOR_STATE]
     try:
@@ -185,5 +201,6 @@ def add_control_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/_sim/stats", _stats)
     router.add_get("/_sim/messages", _messages)
     router.add_post("/_sim/inbound", _inbound)
+    router.add_post("/_sim/account_events", _account_event)
     router.add_post("/_sim/tokens", _issue_token)
     router.add_post("/_sim/webhooks/flush", _flush_webhooks)

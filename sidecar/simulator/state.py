@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sidecar.simulator.account import ACCOUNT_FIELDS
 from sidecar.simulator.faults import FaultBook, FaultRule, digits_only
 from sidecar.simulator.limits import PairLimiter, ThroughputLimiter
 from sidecar.simulator.webhooks import (
@@ -370,6 +371,15 @@ class SimulatorState:
         if not self.webhooks.submit(WebhookUpdate(phone_number_id, "messages", item, contact)):
             raise ValueError("the webhook queue is full")
         return wamid
+
+    def emit_account_change(self, field: str, value: dict[str, Any]) -> None:
+        """Queue one account webhook (``simulator/account.py`` builds values)."""
+        if field not in ACCOUNT_FIELDS:
+            raise ValueError(f"field must be one of {', '.join(ACCOUNT_FIELDS)}")
+        if self.config.webhook_url is None:
+            raise ValueError("no webhook_url is configured")
+        if not self.webhooks.submit(WebhookUpdate("", "account", value, field=field)):
+            raise ValueError("the webhook queue is full")
 
     def _apply(self, new: RuntimeConfig) -> None:
         old, self.config = self.config, new

@@ -105,6 +105,36 @@ class Metrics:
             buckets=_RPC_BUCKETS,
             registry=r,
         )
+        # Account webhooks (service/account.py); labels from closed sets.
+        self.template_statuses = Counter(
+            "wa_sidecar_template_status_updates",
+            "message_template_status_update webhooks by event and template category.",
+            ["event", "category"],
+            registry=r,
+        )
+        self.template_categories = Counter(
+            "wa_sidecar_template_category_updates",
+            "template_category_update webhooks by the category a template moves to.",
+            ["category"],
+            registry=r,
+        )
+        self.phone_quality = Counter(
+            "wa_sidecar_phone_quality_updates",
+            "phone_number_quality_update webhooks by event (THROUGHPUT_UPGRADE, ...).",
+            ["event"],
+            registry=r,
+        )
+        self.capability_updates = Counter(
+            "wa_sidecar_capability_updates",
+            "business_capability_update webhooks (the portfolio's messaging limit changed).",
+            registry=r,
+        )
+        self.account_alerts = Counter(
+            "wa_sidecar_account_alerts",
+            "account_alerts webhooks by severity and alert type.",
+            ["severity", "type"],
+            registry=r,
+        )
         self.store_up = Gauge(
             "wa_sidecar_store_up",
             "1 when the store answered its last health ping, else 0.",
