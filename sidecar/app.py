@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import logging
 import signal
@@ -21,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from sidecar import __version__
+from sidecar import __version__, parts
 from sidecar.api.access import AccessControl, CallerAccess
 from sidecar.api.admin import Ingress, admin_server
 from sidecar.api.consent import ConsentServicer
@@ -32,17 +31,9 @@ from sidecar.api.verify import VerifyServicer
 from sidecar.config import Settings
 from sidecar.crypto.blind_index import BlindIndexer
 from sidecar.crypto.fields import FieldCipher
-from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
 from sidecar.devkey import load_keyring
 from sidecar.policy.access import Principal, Role
-from sidecar.policy.buttons import ButtonRules
-from sidecar.policy.inbound import InboundRules
-from sidecar.policy.optout import OptOutMatcher
-from sidecar.policy.signature import SignatureVerifier
-from sidecar.policy.source import SourcePolicy
-from sidecar.policy.types import Category
-from sidecar.service.account import AccountEvents
 from sidecar.service.campaign import Campaign
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
@@ -55,26 +46,22 @@ from sidecar.service.resend import Resender
 from sidecar.service.review import Review
 from sidecar.service.send import SendDeps, Sender
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.service.validator import NumberValidator
-from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
+from sidecar.service.webhooks import WebhookHandler
 from sidecar.service_settings import (
     campaign_settings,
     send_settings,
-    webhook_rate_limit,
-    webhook_settings,
 )
 from sidecar.stores.factory import Stores, open_stores
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.probes import watch_stores
 from sidecar.telemetry.setup import Tracing, setup_tracing
-from sidecar.whatsapp.client import GraphClient, session_timeout
+from sidecar.whatsapp.client import session_timeout
 from sidecar.whatsapp.tokens import TokenManager
 
 log = logging.getLogger(__name__)
 
 _FINGERPRINT_LABEL = b"wa-sidecar/v1/idempotency-fingerprint"
-_EVENT_KEY_LABEL = b"wa-sidecar/v1/webhook-event-keys"
 
 
 @dataclass
@@ -117,13 +104,13 @@ async def build_runtime(settings: Settings) -> Runtime:
         timeout=session_timeout(settings.graph_timeout),
         skip_auto_headers=("User-Agent",),
     )
-    tokens, graph = _graph(settings, session)
+    tokens, graph = parts.graph_client(settings, session)
     state = stores.state
     directory = SubjectDirectory(
         state, BlindIndexer(keyring, bits=settings.blind_index_bits), SubjectKeys(keyring)
     )
     consent = ConsentManager(state, directory, metrics)
-    webhooks = _webhooks(settings, stores, keyring, directory, consent, metrics)
+    webhooks = parts.webhook_handler(settings, stores, keyring, directory, consent, metrics)
     cipher = FieldCipher(keyring)
     sending = send_settings(settings)
     # Fail mode open: while the quota store is down, this process's own buckets.
@@ -139,7 +126,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             cipher=cipher,
             metrics=metrics,
             fingerprint_key=keyring.index_subkey(_FINGERPRINT_LABEL),
-            validator=_validator(settings, session),
+            validator=parts.number_validator(settings, session),
         ),
         sending,
         on_opt_out=webhooks.opt_out_from_graph,
@@ -185,6 +172,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             stores.dedup,
             retention_days=settings.retention_days,
             interval=settings.retention_interval,
+            engagement=state,
         ),
         access=access,
         resender=(
@@ -198,75 +186,6 @@ async def build_runtime(settings: Settings) -> Runtime:
             ttl=settings.owner_lease_ttl,
             interval=settings.owner_heartbeat_interval,
         ),
-    )
-
-
-def _graph(settings: Settings, session: aiohttp.ClientSession) -> tuple[TokenManager, GraphClient]:
-    secrets = settings.app_secrets
-    tokens = TokenManager(
-        settings.access_token.reveal(),
-        app_secret=secrets[0] if secrets else None,
-        app_id=settings.app_id,
-        refresh_before=settings.token_refresh_before,
-    )
-    graph = GraphClient(
-        session,
-        base_url=settings.graph_base_url,
-        api_version=settings.graph_api_version,
-        tokens=tokens,
-    )
-    tokens.bind(graph)
-    return tokens, graph
-
-
-def _webhooks(
-    settings: Settings,
-    stores: Stores,
-    keyring: Keyring,
-    directory: SubjectDirectory,
-    consent: ConsentManager,
-    metrics: Metrics,
-) -> WebhookHandler:
-    window = webhook_rate_limit(settings)
-    return WebhookHandler(
-        WebhookDeps(
-            state=stores.state,
-            dedup=stores.dedup,
-            directory=directory,
-            consent=consent,
-            verifier=SignatureVerifier(settings.app_secrets),
-            source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
-            rules=_inbound_rules(settings),
-            metrics=metrics,
-            event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
-            # Kept in the quota store: shared by the replicas when it is.
-            limiter=RateLimiter(stores.quota, *window) if window else None,
-            account=AccountEvents(metrics),
-        ),
-        webhook_settings(settings),
-    )
-
-
-def _inbound_rules(settings: Settings) -> InboundRules:
-    """Keyword packs, button payloads and button categories, as configured."""
-    categories = (Category[name.upper()] for name in settings.opt_out_button_categories)
-    return InboundRules(
-        OptOutMatcher(locales=settings.opt_out_locales, extra_opt_out=settings.opt_out_keywords),
-        ButtonRules(settings.opt_out_button_payloads),
-        tuple(dict.fromkeys(categories)),
-    )
-
-
-def _validator(settings: Settings, session: aiohttp.ClientSession) -> NumberValidator | None:
-    if not settings.number_validator_url:
-        return None
-    return NumberValidator(
-        session,
-        settings.number_validator_url,
-        MemoryQuotaStore(),  # its qps is this process's
-        qps=settings.number_validator_qps,
-        cache_ttl=settings.number_validator_cache_ttl,
-        timeout=settings.number_validator_timeout,
     )
 
 
@@ -373,7 +292,7 @@ async def serve(
         stop = _stop_on_signals()
     async with contextlib.AsyncExitStack() as stack:
         if with_simulator:
-            settings = await _start_simulator(settings, stack)
+            settings = await parts.start_simulator(settings, stack)
         # Entered first, so it exits last: spans of the drain are exported too.
         tracing = await stack.enter_async_context(_tracing(settings))
         runtime = await build_runtime(settings)
@@ -431,20 +350,3 @@ async def serve(
         await asyncio.gather(*workers)
     log.info("stopped", extra={"event": "stopped"})
     return 0
-
-
-async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack) -> Settings:
-    """Embed the Graph API simulator (``make run``) and point the sidecar at it."""
-    from sidecar.simulator import SimulatorSettings, start_simulator
-
-    secrets = settings.app_secrets
-    token = settings.access_token.reveal() or "dev-token"
-    handle = await start_simulator(
-        SimulatorSettings(
-            access_tokens=frozenset({token}),
-            app_secret=secrets[0] if secrets else None,
-        )
-    )
-    stack.push_async_callback(handle.close)
-    log.info("graph simulator started", extra={"event": "simulator", "url": handle.url})
-    return dataclasses.replace(settings, graph_base_url=handle.url)

@@ -49,6 +49,7 @@ def webhook_settings(s: Settings) -> WebhookSettings:
         max_body=s.webhook_max_body,
         dedup_ttl=s.dedup_ttl,
         honour_opt_in=s.honour_opt_in_keywords,
+        window_seconds=s.service_window_hours * 3600.0,
     )
 
 

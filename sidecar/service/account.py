@@ -15,6 +15,7 @@ number's throughput and the portfolio's messaging limit again at once.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -94,10 +95,12 @@ class AccountEvents:
         *,
         templates: TemplateStatusStore | None = None,
         on_capacity_change: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._metrics = metrics
         self._templates = templates
-        self._on_capacity_change = on_capacity_change
+        self.on_capacity_change = on_capacity_change
+        self._clock = clock
 
     async def apply(self, event: AccountEvent, event_key: str) -> None:
         """The durable effect of one event (idempotent by ``event_key``)."""
@@ -107,7 +110,8 @@ class AccountEvents:
                 event.template_id,
                 closed(event.event, TEMPLATE_EVENTS),
                 template_category(event.category),
-                float(event.entry_time),
+                # entry[].time is when Meta decided; without it, when we heard.
+                float(event.entry_time) or self._clock(),
             )
 
     def report(self, events: Sequence[AccountEvent]) -> None:
@@ -167,5 +171,5 @@ class AccountEvents:
                     "account alert",
                     extra={"event": "account_alert", "severity": severity, "type": event.type},
                 )
-        if capacity and self._on_capacity_change is not None:
-            self._on_capacity_change()
+        if capacity and self.on_capacity_change is not None:
+            self.on_capacity_change()

@@ -35,7 +35,14 @@ from sidecar.policy.types import Category
 from sidecar.service.account import ACCOUNT_EVENT_TYPES, AccountEvents
 from sidecar.service.consent import ConsentManager, Proof
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.stores.base import DedupStore, QuotaStore, SendStore, StatusRecord, WindowStore
+from sidecar.stores.base import (
+    DedupStore,
+    EngagementStore,
+    QuotaStore,
+    SendStore,
+    StatusRecord,
+    WindowStore,
+)
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, tracer
 from sidecar.whatsapp.webhooks import (
@@ -107,6 +114,7 @@ class WebhookSettings:
     max_body: int
     dedup_ttl: float
     honour_opt_in: bool
+    window_seconds: float = 86_400.0  # the service window: what opens a session
 
 
 class RateLimiter:
@@ -133,8 +141,9 @@ class RateLimiter:
             return True
 
 
-class WebhookState(SendStore, WindowStore, Protocol):
-    """The state roles a delivery writes: status records and the service window."""
+class WebhookState(SendStore, WindowStore, EngagementStore, Protocol):
+    """The state roles a delivery writes: status records, the service window
+    and sessions."""
 
 
 @dataclass(slots=True)
@@ -320,7 +329,11 @@ class WebhookHandler:
             log.warning("inbound message from a malformed wa_id", extra={"event": "bad_sender"})
             return Applied(msg)
         subject = await self._d.directory.find_or_create(e164)
-        await self._d.state.touch_window(msg.phone_number_id, subject.id, float(msg.timestamp))
+        opened = await self._d.state.record_inbound(
+            msg.phone_number_id, subject.id, float(msg.timestamp), self._s.window_seconds
+        )
+        if opened:
+            self._d.metrics.sessions_opened.inc()
         request = self._d.rules.request(msg.type, msg.text, msg.button_payload, msg.button_text)
         if request.intent is KeywordIntent.NONE:
             return Applied(msg)

@@ -135,6 +135,19 @@ class Metrics:
             ["severity", "type"],
             registry=r,
         )
+        # Engagement KPIs: user-initiated sessions and the business's first reply.
+        self.sessions_opened = Counter(
+            "wa_sidecar_sessions_opened",
+            "User-initiated sessions: inbound messages that found no open service window.",
+            registry=r,
+        )
+        self.first_reply = Histogram(
+            "wa_sidecar_session_first_reply_seconds",
+            "Seconds from the message that opened a session to the business's first send"
+            " accepted by Graph, for sessions answered within the service window.",
+            buckets=(10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400),
+            registry=r,
+        )
         self.store_up = Gauge(
             "wa_sidecar_store_up",
             "1 when the store answered its last health ping, else 0.",

@@ -30,6 +30,7 @@ from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
+from sidecar.service.account import AccountEvents
 from sidecar.service.consent import ConsentManager
 from sidecar.service.models import SendCommand, send_command
 from sidecar.service.outbox import Outbox
@@ -233,6 +234,7 @@ class Rig:
                 metrics=self.metrics,
                 event_key_secret=self.keyring.index_subkey(b"test/event-keys"),
                 limiter=limiter,
+                account=AccountEvents(self.metrics, templates=self.state, clock=self.clock),
             ),
             dataclasses.replace(base, **settings),
             clock=self.clock,
