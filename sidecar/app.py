@@ -35,6 +35,7 @@ from sidecar.crypto.subjects import SubjectKeys
 from sidecar.devkey import load_keyring
 from sidecar.policy.access import Principal, Role
 from sidecar.service.campaign import Campaign
+from sidecar.service.capacity import CapacityTracker
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
 from sidecar.service.leases import OwnerLease
@@ -74,6 +75,7 @@ class Runtime:
     metrics: Metrics
     tokens: TokenManager
     sender: Sender
+    capacity: CapacityTracker
     webhooks: WebhookHandler
     consent: ConsentManager
     events: EventHub
@@ -110,12 +112,15 @@ async def build_runtime(settings: Settings) -> Runtime:
         state, BlindIndexer(keyring, bits=settings.blind_index_bits), SubjectKeys(keyring)
     )
     consent = ConsentManager(state, directory, metrics)
-    webhooks = parts.webhook_handler(settings, stores, keyring, directory, consent, metrics)
-    cipher = FieldCipher(keyring)
     sending = send_settings(settings)
     # Fail mode open: while the quota store is down, this process's own buckets.
     quota = QuotaGate(stores.quota, metrics, sending, fallback=MemoryQuotaStore())
     metrics.watch_send_rates(quota.current_rates)
+    capacity = parts.capacity_tracker(settings, quota, graph, stores.quota, metrics)
+    webhooks = parts.webhook_handler(
+        settings, stores, keyring, directory, consent, metrics, on_capacity_change=capacity.poke
+    )
+    cipher = FieldCipher(keyring)
     sender = Sender(
         SendDeps(
             state=state,
@@ -160,6 +165,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         metrics=metrics,
         tokens=tokens,
         sender=sender,
+        capacity=capacity,
         webhooks=webhooks,
         consent=consent,
         events=events,
@@ -212,10 +218,13 @@ async def _owner_lease(runtime: Runtime) -> AsyncIterator[None]:
 def _start_workers(
     runtime: Runtime, stop: asyncio.Event, servers: GrpcServers
 ) -> list[asyncio.Task[None]]:
-    """Background work beside the RPCs: retention, store probes (gauge and
+    """Background work beside the RPCs: retention, capacity reads, store probes (gauge and
     the ``wasidecar.store.*`` health components), and outbox dispatch unless
     another replica does it. Each ends on its own once ``stop`` is set."""
-    workers = [asyncio.create_task(runtime.retention.run(stop))]
+    workers = [
+        asyncio.create_task(runtime.retention.run(stop)),
+        asyncio.create_task(runtime.capacity.run(stop)),
+    ]
     if runtime.access is not None:
         workers.append(asyncio.create_task(runtime.access.watch(stop)))
     pings = {"state": runtime.stores.state.ping, "quota": runtime.stores.quota.ping}

@@ -1,6 +1,7 @@
 """The parts ``app.py`` builds from settings, one builder each: the Graph client
 and its token custody, the webhook handler with its inbound rules, the
-optional number validator, and the embedded Graph API simulator.
+capacity tracker, the optional number validator, and the embedded Graph API
+simulator.
 
 They hold no state of their own; ``app.py`` (the composition root) calls them
 in its wiring order and keeps what they return.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import aiohttp
 
@@ -26,14 +28,18 @@ from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
 from sidecar.service.account import AccountEvents
+from sidecar.service.capacity import CapacityTracker
 from sidecar.service.consent import ConsentManager
+from sidecar.service.pacing import QuotaGate
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.service.validator import NumberValidator
 from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
-from sidecar.service_settings import webhook_rate_limit, webhook_settings
+from sidecar.service_settings import capacity_settings, webhook_rate_limit, webhook_settings
+from sidecar.stores.base import QuotaStore
 from sidecar.stores.factory import Stores
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
+from sidecar.whatsapp.account import NumberCapacity, read_capacity
 from sidecar.whatsapp.client import GraphClient
 from sidecar.whatsapp.tokens import TokenManager
 
@@ -70,6 +76,8 @@ def webhook_handler(
     directory: SubjectDirectory,
     consent: ConsentManager,
     metrics: Metrics,
+    *,
+    on_capacity_change: Callable[[], None] | None = None,
 ) -> WebhookHandler:
     """VerifyWebhook's handler: signature, source, limit, inbound rules, account events."""
     window = webhook_rate_limit(settings)
@@ -86,10 +94,27 @@ def webhook_handler(
             event_key_secret=keyring.index_subkey(EVENT_KEY_LABEL),
             # Kept in the quota store: shared by the replicas when it is.
             limiter=RateLimiter(stores.quota, *window) if window else None,
-            account=AccountEvents(metrics, templates=stores.state),
+            account=AccountEvents(
+                metrics, templates=stores.state, on_capacity_change=on_capacity_change
+            ),
         ),
         webhook_settings(settings),
     )
+
+
+def capacity_tracker(
+    settings: Settings,
+    gate: QuotaGate,
+    graph: GraphClient,
+    quota_store: QuotaStore,
+    metrics: Metrics,
+) -> CapacityTracker:
+    """The send rate and tier cap following what Graph says of each number."""
+
+    async def read(phone_number_id: str) -> NumberCapacity:
+        return await read_capacity(graph, phone_number_id)
+
+    return CapacityTracker(gate, read, quota_store, metrics, capacity_settings(settings))
 
 
 def inbound_rules(settings: Settings) -> InboundRules:

@@ -14,6 +14,7 @@ from sidecar.config import Settings
 from sidecar.policy.consent import ConsentRules
 from sidecar.policy.retry import RetryPolicy
 from sidecar.service.campaign import CampaignSettings
+from sidecar.service.capacity import CapacitySettings
 from sidecar.service.send import SendSettings
 from sidecar.service.webhooks import WebhookSettings
 
@@ -41,6 +42,18 @@ def send_settings(s: Settings) -> SendSettings:
         quota_shadow=s.quota_shadow_mode,
         resend_after=s.ambiguous_resend_after,
         wire_slots=s.graph_pool_size,
+        burst_follows_rate=s.send_burst == 0,
+        red_marketing_share=s.red_quality_marketing_share,
+    )
+
+
+def capacity_settings(s: Settings) -> CapacitySettings:
+    """How the send rate and the tier cap follow the account (``service/capacity.py``)."""
+    return CapacitySettings(
+        interval=s.capacity_refresh_interval,
+        rate_pinned=s.pinned("send_rate"),
+        limit_pinned=s.pinned("messaging_limit"),
+        phone_number_id=s.phone_number_id,
     )
 
 

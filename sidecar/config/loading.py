@@ -37,7 +37,7 @@ def load_settings(
             values[name] = _convert(name, env[var])
         elif spec.metadata["secret"] and env.get(var + "_FILE"):
             values[name] = _read_secret_file(name, env[var + "_FILE"])
-    settings = Settings(**values)
+    settings = Settings(**values, given=frozenset(values))
     validate(settings)
     return settings
 

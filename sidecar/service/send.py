@@ -94,6 +94,8 @@ class SendSettings:
     quota_shadow: bool = False  # quota refusals are counted, not enforced
     resend_after: float = 0.0  # > 0: keep a maybe-sent request sealed for one resend
     wire_slots: int = 128  # Graph calls at once (the HTTP pool): a send marked in flight has one
+    burst_follows_rate: bool = False  # no burst configured: the bucket is the (account's) rate
+    red_marketing_share: float = 0.1  # at quality RED, marketing's share of the number's rate
 
 
 class SendPathState(

@@ -1,9 +1,16 @@
-"""The simulated account's webhooks: the ``value`` of each account change.
+"""The simulated account: each number's throughput level, quality rating and
+Business-app use, the portfolio's messaging limit, and the webhooks that
+announce their changes (the ``value`` of each account change, shaped as Meta's
+webhook references show them; ``whatsapp/account_events.py`` names the pages).
 
-Shaped as Meta's webhook references show them (``whatsapp/account_events.py``
-names the pages). ``SimulatorState.emit_account_change`` queues one; the
-control API's ``POST /_sim/account_events`` takes a field and a value as-is.
+``GET /{version}/{phone_number_id}?fields=…`` serves ``phone_fields``;
+``SimulatedAccount.update`` changes the account as Meta would and queues the
+webhook Meta sends for it: THROUGHPUT_UPGRADE for a number raised to HIGH
+(Meta documents none for a downgrade), ``business_capability_update`` for a new
+messaging limit. ``POST /_sim/account`` is the same over HTTP; ``POST
+/_sim/account_events`` queues any account webhook as given.
 
+    state.account.update("106540352242922", throughput="HIGH")
     value = template_status_value("1689556908129832", "order_update", "REJECTED",
                                   category="UTILITY", reason="INVALID_FORMAT")
     state.emit_account_change("message_template_status_update", value)
@@ -11,7 +18,12 @@ control API's ``POST /_sim/account_events`` takes a field and a value as-is.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+from sidecar.simulator.limits import ThroughputLimiter
 
 ACCOUNT_FIELDS = (
     "message_template_status_update",
@@ -115,3 +127,125 @@ def account_alert_value(
             "alert_description": description or alert_type.replace("_", " ").lower(),
         },
     }
+
+
+THROUGHPUT_LEVELS = ("STANDARD", "HIGH")
+QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
+_LEVEL_RATES = {"HIGH": 1_000.0}
+_BUSINESS_APP_RATE = 20.0
+
+
+@dataclass(slots=True)
+class NumberAccount:
+    """One business number as Graph describes it."""
+
+    throughput: str = "STANDARD"
+    quality: str = "GREEN"
+    on_business_app: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityRead:
+    """One ``GET /{phone_number_id}`` the simulator answered: when and with what."""
+
+    monotonic: float
+    phone_number_id: str
+    throughput: str
+    messaging_limit: str
+
+
+@dataclass(slots=True)
+class SimulatedAccount:
+    """The account behind every number the simulator serves."""
+
+    emit: Callable[[str, dict[str, Any]], None]
+    display_phone_number: str = "15550783881"
+    messaging_limit: str = "TIER_UNLIMITED"
+    numbers: dict[str, NumberAccount] = field(default_factory=dict)
+    reads: list[CapacityRead] = field(default_factory=list)
+    _limiters: dict[float, ThroughputLimiter] = field(default_factory=dict)
+    _start_limit: str = ""
+
+    def __post_init__(self) -> None:
+        self._start_limit = self.messaging_limit
+
+    def number(self, phone_number_id: str) -> NumberAccount:
+        found = self.numbers.get(phone_number_id)
+        if found is None:
+            found = self.numbers[phone_number_id] = NumberAccount()
+        return found
+
+    def phone_fields(self, phone_number_id: str, fields: str) -> dict[str, Any]:
+        """The answer to ``GET /{phone_number_id}?fields=…`` (and a recorded read)."""
+        number = self.number(phone_number_id)
+        self.reads.append(
+            CapacityRead(time.monotonic(), phone_number_id, number.throughput, self.messaging_limit)
+        )
+        known: dict[str, Any] = {
+            "throughput": {"level": number.throughput},
+            "whatsapp_business_manager_messaging_limit": self.messaging_limit,
+            "quality_rating": number.quality,
+            "is_on_biz_app": number.on_business_app,
+            "display_phone_number": self.display_phone_number,
+            "platform_type": "CLOUD_API",
+        }
+        asked = [f.strip() for f in fields.split(",") if f.strip()] or list(known)
+        answer = {name: known[name] for name in asked if name in known}
+        answer["id"] = phone_number_id
+        return answer
+
+    def allow(self, phone_number_id: str, now: float, standard: ThroughputLimiter) -> bool:
+        """130429 bookkeeping at the number's level: ``standard`` (the configured
+        rate) for STANDARD, 1,000/s for HIGH, 20/s on the Business app."""
+        number = self.number(phone_number_id)
+        rate = _BUSINESS_APP_RATE if number.on_business_app else _LEVEL_RATES.get(number.throughput)
+        if rate is None:
+            return standard.allow(phone_number_id, now)
+        limiter = self._limiters.get(rate)
+        if limiter is None:
+            limiter = self._limiters[rate] = ThroughputLimiter(rate)
+        return limiter.allow(phone_number_id, now)
+
+    def update(
+        self,
+        phone_number_id: str,
+        *,
+        throughput: str | None = None,
+        quality: str | None = None,
+        on_business_app: bool | None = None,
+        messaging_limit: str | None = None,
+    ) -> None:
+        """Change the account as Meta would, with the webhooks Meta sends for it;
+        ``ValueError`` (nothing changed) for an unknown level, rating or tier."""
+        if throughput is not None and throughput not in THROUGHPUT_LEVELS:
+            raise ValueError(f"throughput must be one of {', '.join(THROUGHPUT_LEVELS)}")
+        if quality is not None and quality not in QUALITY_RATINGS:
+            raise ValueError(f"quality must be one of {', '.join(QUALITY_RATINGS)}")
+        if messaging_limit is not None and messaging_limit not in TIER_LIMITS:
+            raise ValueError(f"messaging_limit must be one of {', '.join(TIER_LIMITS)}")
+        number = self.number(phone_number_id)
+        if on_business_app is not None:
+            number.on_business_app = on_business_app
+        if quality is not None:
+            number.quality = quality
+        if throughput is not None and throughput != number.throughput:
+            number.throughput = throughput
+            if throughput == "HIGH":
+                self.emit(
+                    "phone_number_quality_update",
+                    phone_quality_value(
+                        self.display_phone_number,
+                        "THROUGHPUT_UPGRADE",
+                        current_limit="TIER_UNLIMITED",
+                        max_daily=self.messaging_limit,
+                    ),
+                )
+        if messaging_limit is not None and messaging_limit != self.messaging_limit:
+            self.messaging_limit = messaging_limit
+            self.emit("business_capability_update", capability_value(TIER_LIMITS[messaging_limit]))
+
+    def reset(self) -> None:
+        self.numbers.clear()
+        self.reads.clear()
+        self._limiters.clear()
+        self.messaging_limit = self._start_limit

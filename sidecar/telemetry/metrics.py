@@ -148,6 +148,38 @@ class Metrics:
             buckets=(10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400),
             registry=r,
         )
+        # Capacity that follows the account (service/capacity.py).
+        self.account_throughput = Gauge(
+            "wa_sidecar_account_throughput",
+            "Messages per second the account allows the number (80, 1000, 20 on the Business"
+            " app), as last read from Graph.",
+            ["phone_number_id"],
+            registry=r,
+        )
+        self.quality_rating = Gauge(
+            "wa_sidecar_quality_rating",
+            "The number's quality rating: 3 GREEN, 2 YELLOW, 1 RED, 0 unknown.",
+            ["phone_number_id"],
+            registry=r,
+        )
+        self.account_messaging_limit = Gauge(
+            "wa_sidecar_messaging_limit",
+            "Unique users per rolling 24 h the portfolio may reach (-1: unlimited), as in force.",
+            registry=r,
+        )
+        self.capacity_changes = Counter(
+            "wa_sidecar_capacity_changes",
+            "Changes of what the account allows: what (throughput, quality, messaging_limit)"
+            " and direction (up, down).",
+            ["what", "direction"],
+            registry=r,
+        )
+        self.capacity_reads = Counter(
+            "wa_sidecar_capacity_reads",
+            "Capacity readings by source: graph, shared (another replica's), failed.",
+            ["result"],
+            registry=r,
+        )
         self.store_up = Gauge(
             "wa_sidecar_store_up",
             "1 when the store answered its last health ping, else 0.",
@@ -158,6 +190,23 @@ class Metrics:
     def delivery_status(self, status: str, count: int = 1) -> None:
         """Count status webhooks; unknown status strings share one label."""
         self.statuses.labels(status if status in DELIVERY_STATUSES else "other").inc(count)
+
+    def capacity(self, phone_number_id: str, rate: float | None, quality: str) -> None:
+        """What the account allows the number now (``rate`` None: not known)."""
+        if rate is not None:
+            self.account_throughput.labels(phone_number_id).set(rate)
+        rank = {"GREEN": 3, "YELLOW": 2, "RED": 1}.get(quality, 0)
+        self.quality_rating.labels(phone_number_id).set(rank)
+
+    def messaging_limit(self, limit: int) -> None:
+        """The tier cap in force (0, no cap, is shown as -1: unlimited)."""
+        self.account_messaging_limit.set(limit or -1)
+
+    def capacity_change(self, what: str, way: str) -> None:
+        self.capacity_changes.labels(what, way).inc()
+
+    def capacity_read(self, result: str) -> None:
+        self.capacity_reads.labels(result).inc()
 
     def watch_send_rates(self, rates: Callable[[], Mapping[str, float]]) -> None:
         """Export the current adaptive send rate per business number at scrape

@@ -5,14 +5,12 @@ StreamEvents; a re-delivery through VerifyWebhook is a duplicate and counted onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import grpc
 import pytest
 from support.metrics import scrape, total
+from support.stream import subscribed
 
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
 from sidecar.simulator import SimulatorHandle
@@ -30,43 +28,13 @@ pytestmark = pytest.mark.integration
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 
 
-@contextlib.asynccontextmanager
-async def _subscribed(
-    proc: SidecarProcess,
-) -> AsyncIterator[asyncio.Queue[verify_pb2.Event]]:
-    """StreamEvents drained into a queue, once the ingress accepts deliveries."""
-    events: asyncio.Queue[verify_pb2.Event] = asyncio.Queue()
-    call = verify_pb2_grpc.VerifyServiceStub(proc.channel).StreamEvents(
-        verify_pb2.StreamEventsRequest()
-    )
-
-    async def drain() -> None:
-        async for event in call:
-            events.put_nowait(event)
-
-    drainer = asyncio.ensure_future(drain())
-    # The subscription exists once an ingress POST is no longer refused with 503.
-    async with aiohttp.ClientSession() as http:
-        for _ in range(200):
-            async with http.post(proc.admin_url + "/webhook", data=b"{}") as reply:
-                if reply.status != 503:
-                    break
-            await asyncio.sleep(0.05)
-    try:
-        yield events
-    finally:
-        call.cancel()
-        with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
-            await drainer
-
-
 async def test_each_account_webhook_kind_reaches_the_app_typed_and_counted(
     tmp_path: Path, simulator: SimulatorHandle
 ) -> None:
     env = {"WA_SIDECAR_WEBHOOK_INGRESS": "true", "WA_SIDECAR_WEBHOOK_RATE_LIMIT": ""}
     async with SidecarProcess(tmp_path, env, graph_url=simulator.url) as proc:
         simulator.state.configure({"webhook_url": proc.admin_url + "/webhook"})
-        async with _subscribed(proc) as events:
+        async with subscribed(proc) as events:
             state = simulator.state
             state.emit_account_change(
                 "message_template_status_update",

@@ -189,7 +189,10 @@ class Rig:
         await self.state.close()
 
     def send_settings(self, **settings: Any) -> SendSettings:
-        """The defaults of ``Settings()``, with ``settings`` overriding fields."""
+        """The defaults of ``Settings()``, with ``settings`` overriding fields (a
+        ``burst`` given is the bucket's size: it no longer follows the rate)."""
+        if "burst" in settings:
+            settings.setdefault("burst_follows_rate", False)
         return dataclasses.replace(send_settings(Settings()), **settings)
 
     def sender(self, **settings: Any) -> Sender:
