@@ -38,6 +38,7 @@ from sidecar.service.campaign import Campaign
 from sidecar.service.capacity import CapacityTracker
 from sidecar.service.consent import ConsentManager
 from sidecar.service.events import EventHub
+from sidecar.service.insights import InsightsPuller
 from sidecar.service.leases import OwnerLease
 from sidecar.service.maintenance import Retention
 from sidecar.service.operations import Operations
@@ -84,6 +85,7 @@ class Runtime:
     dispatcher: Dispatcher | None  # None: this replica leaves dispatch to others
     retention: Retention
     access: AccessControl | None = None  # None: no caller auth (WA_SIDECAR_AUTH_FILE unset)
+    insights: InsightsPuller | None = None  # None: no WA_SIDECAR_WABA_ID
     resender: Resender | None = None  # None: held sends are never resent (the default)
     lease: OwnerLease | None = None  # the sender's owner lease (heartbeat)
 
@@ -166,6 +168,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         tokens=tokens,
         sender=sender,
         capacity=capacity,
+        insights=parts.insights_puller(settings, graph, stores.quota, metrics),
         webhooks=webhooks,
         consent=consent,
         events=events,
@@ -231,6 +234,8 @@ def _start_workers(
     workers.append(
         asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=servers.set_store))
     )
+    if runtime.insights is not None:
+        workers.append(asyncio.create_task(runtime.insights.run(stop)))
     if runtime.resender is not None:
         workers.append(asyncio.create_task(runtime.resender.run(stop)))
     if runtime.dispatcher is not None:

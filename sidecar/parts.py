@@ -1,7 +1,7 @@
 """The parts ``app.py`` builds from settings, one builder each: the Graph client
 and its token custody, the webhook handler with its inbound rules, the
-capacity tracker, the optional number validator, and the embedded Graph API
-simulator.
+capacity tracker, the optional pull of Meta's analytics and number validator,
+and the embedded Graph API simulator.
 
 They hold no state of their own; ``app.py`` (the composition root) calls them
 in its wiring order and keeps what they return.
@@ -30,17 +30,24 @@ from sidecar.policy.types import Category
 from sidecar.service.account import AccountEvents
 from sidecar.service.capacity import CapacityTracker
 from sidecar.service.consent import ConsentManager
+from sidecar.service.insights import InsightsPuller
 from sidecar.service.pacing import QuotaGate
 from sidecar.service.subjects import SubjectDirectory
 from sidecar.service.validator import NumberValidator
 from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
-from sidecar.service_settings import capacity_settings, webhook_rate_limit, webhook_settings
+from sidecar.service_settings import (
+    capacity_settings,
+    insights_settings,
+    webhook_rate_limit,
+    webhook_settings,
+)
 from sidecar.stores.base import QuotaStore
 from sidecar.stores.factory import Stores
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.whatsapp.account import NumberCapacity, read_capacity
 from sidecar.whatsapp.client import GraphClient
+from sidecar.whatsapp.insights import GraphInsights
 from sidecar.whatsapp.tokens import TokenManager
 
 log = logging.getLogger(__name__)
@@ -115,6 +122,16 @@ def capacity_tracker(
         return await read_capacity(graph, phone_number_id)
 
     return CapacityTracker(gate, read, quota_store, metrics, capacity_settings(settings))
+
+
+def insights_puller(
+    settings: Settings, graph: GraphClient, quota_store: QuotaStore, metrics: Metrics
+) -> InsightsPuller | None:
+    """Meta's analytics into metrics, when a WABA id is configured."""
+    pulling = insights_settings(settings)
+    if pulling is None:
+        return None
+    return InsightsPuller(GraphInsights(graph), quota_store, metrics, pulling)
 
 
 def inbound_rules(settings: Settings) -> InboundRules:

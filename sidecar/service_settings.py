@@ -15,6 +15,7 @@ from sidecar.policy.consent import ConsentRules
 from sidecar.policy.retry import RetryPolicy
 from sidecar.service.campaign import CampaignSettings
 from sidecar.service.capacity import CapacitySettings
+from sidecar.service.insights import InsightsSettings
 from sidecar.service.send import SendSettings
 from sidecar.service.webhooks import WebhookSettings
 
@@ -79,3 +80,10 @@ def webhook_rate_limit(s: Settings) -> tuple[int, float] | None:
 
     item = parse(s.webhook_rate_limit)
     return item.amount, float(item.get_expiry())
+
+
+def insights_settings(s: Settings) -> InsightsSettings | None:
+    """The pull of Meta's analytics; None when no WABA id is configured."""
+    if not s.waba_id:
+        return None
+    return InsightsSettings(s.waba_id, s.insights_interval, s.insights_calls_per_hour)

@@ -120,6 +120,20 @@ class Settings:
         "App Secret(s), comma-separated for rotation: webhook HMAC and appsecret_proof.",
         secret=True,
     )
+    waba_id: str = setting(
+        "",
+        "WhatsApp Business Account id; when set, a background task pulls Meta's message and"
+        " template analytics into the wa_sidecar_meta_* metrics (empty = off).",
+    )
+    insights_interval: float = setting(
+        900.0, "Seconds between two pulls of Meta's analytics (WA_SIDECAR_WABA_ID).", check=positive
+    )
+    insights_calls_per_hour: int = setting(
+        200,
+        "Most Graph calls per hour the analytics pull makes, all replicas together (Meta"
+        " allows 5,000 per hour per WABA for every call an app makes; 80007 above it).",
+        check=between(1, 5000, "must be between 1 and 5000"),
+    )
     verify_token: Secret = setting(
         Secret(""), "Webhook subscription verify token (GET handshake).", secret=True
     )

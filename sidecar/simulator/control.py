@@ -20,6 +20,10 @@
                                  "quality"?: GREEN|YELLOW|RED|UNKNOWN, "on_business_app"?,
                                  "messaging_limit"?: TIER_250…}: change the account as Meta
                                  would, with its webhooks (THROUGHPUT_UPGRADE, capability)
+    GET    /_sim/insights        the analytics calls served (monotonic time, what) and the
+                                 error codes still scripted
+    POST   /_sim/insights        {"fail_next": [80007, …]}: answer the next analytics calls
+                                 with these error codes
     POST   /_sim/account_events  {"field": "<account webhook field>", "value": {...}}: queue one
                                  account webhook as given (simulator/account.py builds values)
     POST   /_sim/tokens          {"expires_in": seconds | null, "token"?} -> a valid token
@@ -209,6 +213,25 @@ async def _set_account(request: web.Request) -> web.Response:
     return web.json_response({"updated": True})
 
 
+async def _get_insights(request: web.Request) -> web.Response:
+    insights = request.app[SIMULATOR_STATE].insights
+    calls = [{"monotonic": at, "what": what} for at, what in insights.calls]
+    return web.json_response({"calls": calls, "fail_next": insights.fail_next})
+
+
+async def _set_insights(request: web.Request) -> web.Response:
+    try:
+        codes = (await _json_object(request)).get("fail_next", [])
+        if not isinstance(codes, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in codes
+        ):
+            raise ValueError("fail_next must be a list of error codes")
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    request.app[SIMULATOR_STATE].insights.fail_next.extend(codes)
+    return web.json_response({"queued": len(codes)})
+
+
 async def _issue_token(request: web.Request) -> web.Response:
     state = request.app[SIMULATOR_STATE]
     try:
@@ -253,6 +276,8 @@ def add_control_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/_sim/inbound", _inbound)
     router.add_get("/_sim/account", _get_account)
     router.add_post("/_sim/account", _set_account)
+    router.add_get("/_sim/insights", _get_insights)
+    router.add_post("/_sim/insights", _set_insights)
     router.add_post("/_sim/account_events", _account_event)
     router.add_post("/_sim/tokens", _issue_token)
     router.add_post("/_sim/webhooks/flush", _flush_webhooks)

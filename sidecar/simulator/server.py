@@ -213,6 +213,14 @@ async def _send_message(request: web.Request) -> web.Response:
         accepted_at=time.time(),
     )
     state.record_acceptance(record)
+    failed = rule is not None and rule.async_status and rule.code is not None
+    sequence = state.settings.status_sequence
+    state.insights.note_accepted(
+        record.accepted_at,
+        body["template"]["name"] if body["type"] == "template" else None,
+        delivered=not failed and "delivered" in sequence,
+        read=not failed and "read" in sequence,
+    )
     if state.webhooks.url is not None:
         _queue_statuses(state, record, rule)
     if rule is not None and rule.drop_after_accept:

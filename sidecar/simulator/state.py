@@ -30,6 +30,7 @@ from aiohttp import web
 
 from sidecar.simulator.account import ACCOUNT_FIELDS, SimulatedAccount
 from sidecar.simulator.faults import FaultBook, FaultRule, digits_only
+from sidecar.simulator.insights import SimulatedInsights
 from sidecar.simulator.limits import PairLimiter, ThroughputLimiter
 from sidecar.simulator.webhooks import (
     WebhookDispatcher,
@@ -216,6 +217,7 @@ class SimulatorState:
         self.account = SimulatedAccount(
             self._announce, settings.display_phone_number, settings.messaging_limit
         )
+        self.insights = SimulatedInsights()
         self.pair = PairLimiter(settings.pair_interval_s, settings.pair_burst)
         self._received_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._reset_tokens()
@@ -336,6 +338,7 @@ class SimulatorState:
         self.throughput.clear()
         self.pair.clear()
         self.account.reset()
+        self.insights.reset()
 
     def messages_to(self, to: str | None = None) -> list[MessageRecord]:
         """Stored accepted messages, optionally only those to ``to`` (any format)."""

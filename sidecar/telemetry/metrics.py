@@ -180,6 +180,35 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        # Meta's own analytics (service/insights.py), to set beside the sidecar's counts.
+        self.meta_messages = Gauge(
+            "wa_sidecar_meta_messages",
+            "Meta's message analytics for the WABA: sent or delivered (metric) in the UTC day"
+            " (period today or yesterday).",
+            ["metric", "period"],
+            registry=r,
+        )
+        self.meta_template_messages = Gauge(
+            "wa_sidecar_meta_template_messages",
+            "Meta's template analytics: sent, delivered, read, clicked (metric) per template in"
+            " the UTC day (period today or yesterday).",
+            ["template_id", "template", "category", "metric", "period"],
+            registry=r,
+        )
+        self.meta_pulls = Counter(
+            "wa_sidecar_meta_pulls",
+            "Pulls of Meta's analytics by result: ok, throttled (80007 or 4), failed.",
+            ["result"],
+            registry=r,
+        )
+        self.meta_calls = Counter(
+            "wa_sidecar_meta_calls", "Graph calls made to pull Meta's analytics.", registry=r
+        )
+        self.meta_last_pull = Gauge(
+            "wa_sidecar_meta_last_pull_timestamp_seconds",
+            "Unix time of the last complete pull of Meta's analytics.",
+            registry=r,
+        )
         self.store_up = Gauge(
             "wa_sidecar_store_up",
             "1 when the store answered its last health ping, else 0.",
