@@ -209,6 +209,13 @@ class Metrics:
             "Unix time of the last complete pull of Meta's analytics.",
             registry=r,
         )
+        # Series the alerts watch start at 0, so the first event is an increase.
+        for event in ("APPROVED", "REJECTED", "PAUSED", "DISABLED"):
+            for category in ("MARKETING", "UTILITY", "AUTHENTICATION", "unknown"):
+                self.template_statuses.labels(event, category)
+        for what in ("throughput", "quality", "messaging_limit"):
+            for way in ("up", "down"):
+                self.capacity_changes.labels(what, way)
         self.store_up = Gauge(
             "wa_sidecar_store_up",
             "1 when the store answered its last health ping, else 0.",

@@ -57,6 +57,9 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         "WaSidecarWebhookSlow",
         "WaSidecarDeadLetters",
         "WaSidecarQuotaStoreDown",
+        "WaSidecarTemplateRejectedOrPaused",
+        "WaSidecarQualityDropped",
+        "WaSidecarMessagingLimitLowered",
     } <= alerts
     cases = [
         case
