@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 from support.metrics import scrape, total
+from support.otlp import Receiver, attrs_of
 from support.stream import subscribed
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
@@ -185,3 +186,37 @@ async def test_replicas_share_what_one_read_through_the_quota_store(
     assert served >= from_graph
     for s in samples:  # every replica paces at what Graph said, read by whichever
         assert total(s, "wa_sidecar_account_throughput", phone_number_id=PHONE_NUMBER_ID) == 1000
+
+
+async def test_a_capacity_change_is_a_span_event(
+    tmp_path: Path, simulator: SimulatorHandle, receiver: tuple[Receiver, int]
+) -> None:
+    spans, port = receiver
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "WA_SIDECAR_CAPACITY_REFRESH_INTERVAL": "0.5",
+    }
+
+    def changes() -> list[dict[str, object]]:
+        return [
+            attrs_of(event.attributes)
+            for received in spans.spans
+            if received.span.name == "capacity.refresh"
+            for event in received.span.events
+            if event.name == "capacity.changed"
+        ]
+
+    async with SidecarProcess(tmp_path, env, graph_url=simulator.url):
+        await spans.wait_for(lambda: any(s.span.name == "capacity.refresh" for s in spans.spans))
+        simulator.state.account.update(PHONE_NUMBER_ID, throughput="HIGH")
+        await spans.wait_for(lambda: bool(changes()))
+    [change] = changes()
+    assert change == {
+        "sidecar.phone_number_id": PHONE_NUMBER_ID,
+        "what": "throughput",
+        "old": 80.0,
+        "new": 1000.0,
+        "direction": "up",
+    }
