@@ -72,12 +72,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-## Regenerate sidecar/api/_gen and the Python client's stubs from proto/
+## Regenerate sidecar/api/_gen, the Python client's stubs and the Node client's types from proto/
 ## (unit tests fail when either is stale).
 proto: install
 	rm -rf sidecar/api/_gen clients/python/wa_sidecar_client/_gen
 	$(BIN)/python tools/gen_proto.py --target sidecar
 	$(BIN)/python tools/gen_proto.py --target client
+	sh tools/ensure_node_client.sh
+	cd clients/node && node scripts/gen-types.js
 
 bench: install
 	$(BIN)/python -m bench

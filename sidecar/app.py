@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import logging
 import signal
@@ -20,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from sidecar import __version__
+from sidecar import __version__, parts
 from sidecar.api.access import AccessControl, CallerAccess
 from sidecar.api.admin import Ingress, admin_server
 from sidecar.api.consent import ConsentServicer
@@ -32,12 +31,9 @@ from sidecar.api.verify import VerifyServicer
 from sidecar.config import Settings
 from sidecar.crypto.blind_index import BlindIndexer
 from sidecar.crypto.fields import FieldCipher
-from sidecar.crypto.keys import Keyring
 from sidecar.crypto.subjects import SubjectKeys
 from sidecar.devkey import load_keyring
 from sidecar.policy.access import Principal, Role
-from sidecar.policy.signature import SignatureVerifier
-from sidecar.policy.source import SourcePolicy
 from sidecar.runtime import Runtime
 from sidecar.secrets.factory import in_force, secret_sources
 from sidecar.secrets.keeper import SecretKeeper
@@ -54,27 +50,20 @@ from sidecar.service.resend import Resender
 from sidecar.service.review import Review
 from sidecar.service.send import SendDeps, Sender
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.service.validator import NumberValidator
-from sidecar.service.webhooks import RateLimiter, WebhookDeps, WebhookHandler
 from sidecar.service_settings import (
     campaign_settings,
-    inbound_rules,
     send_settings,
-    webhook_rate_limit,
-    webhook_settings,
 )
-from sidecar.stores.factory import Stores, open_stores
+from sidecar.stores.factory import open_stores
 from sidecar.stores.memory import MemoryQuotaStore
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.probes import watch_stores
 from sidecar.telemetry.setup import Tracing, setup_tracing
-from sidecar.whatsapp.client import GraphClient, session_timeout
-from sidecar.whatsapp.tokens import TokenManager
+from sidecar.whatsapp.client import session_timeout
 
 log = logging.getLogger(__name__)
 
 _FINGERPRINT_LABEL = b"wa-sidecar/v1/idempotency-fingerprint"
-_EVENT_KEY_LABEL = b"wa-sidecar/v1/webhook-event-keys"
 
 
 async def build_runtime(settings: Settings) -> Runtime:
@@ -101,14 +90,21 @@ async def build_runtime(settings: Settings) -> Runtime:
         timeout=session_timeout(settings.graph_timeout),
         skip_auto_headers=("User-Agent",),
     )
-    tokens, graph = _graph(settings, session)
+    tokens, graph = parts.graph_client(settings, session)
     state = stores.state
     subject_keys, cipher = SubjectKeys(keyring), FieldCipher(keyring)
     directory = SubjectDirectory(
         state, BlindIndexer(keyring, bits=settings.blind_index_bits), subject_keys
     )
     consent = ConsentManager(state, directory, metrics)
-    webhooks = _webhooks(settings, stores, keyring, directory, consent, metrics)
+    sending = send_settings(settings)
+    # Fail mode open: while the quota store is down, this process's own buckets.
+    quota = QuotaGate(stores.quota, metrics, sending, fallback=MemoryQuotaStore())
+    metrics.watch_send_rates(quota.current_rates)
+    capacity = parts.capacity_tracker(settings, quota, graph, stores.quota, metrics)
+    webhooks = parts.webhook_handler(
+        settings, stores, keyring, directory, consent, metrics, on_capacity_change=capacity.poke
+    )
     custody = Custody(
         tokens,
         webhooks,
@@ -117,10 +113,6 @@ async def build_runtime(settings: Settings) -> Runtime:
         overlap=settings.app_secret_overlap,
     )
     secrets.listen(custody.adopt)
-    sending = send_settings(settings)
-    # Fail mode open: while the quota store is down, this process's own buckets.
-    quota = QuotaGate(stores.quota, metrics, sending, fallback=MemoryQuotaStore())
-    metrics.watch_send_rates(quota.current_rates)
     sender = Sender(
         SendDeps(
             state=state,
@@ -131,7 +123,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             cipher=cipher,
             metrics=metrics,
             fingerprint_key=keyring.index_subkey(_FINGERPRINT_LABEL),
-            validator=_validator(settings, session),
+            validator=parts.number_validator(settings, session),
         ),
         sending,
         on_opt_out=webhooks.opt_out_from_graph,
@@ -165,6 +157,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         metrics=metrics,
         tokens=tokens,
         sender=sender,
+        capacity=capacity,
+        insights=parts.insights_puller(settings, graph, stores.quota, metrics),
         webhooks=webhooks,
         consent=consent,
         events=events,
@@ -177,6 +171,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             stores.dedup,
             retention_days=settings.retention_days,
             interval=settings.retention_interval,
+            engagement=state,
         ),
         secrets=secrets,
         custody=custody,
@@ -195,71 +190,16 @@ async def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def _graph(settings: Settings, session: aiohttp.ClientSession) -> tuple[TokenManager, GraphClient]:
-    secrets = settings.app_secrets
-    tokens = TokenManager(
-        settings.access_token.reveal(),
-        app_secret=secrets[0] if secrets else None,
-        app_id=settings.app_id,
-        refresh_before=settings.token_refresh_before,
-    )
-    graph = GraphClient(
-        session,
-        base_url=settings.graph_base_url,
-        api_version=settings.graph_api_version,
-        tokens=tokens,
-    )
-    tokens.bind(graph)
-    return tokens, graph
-
-
-def _webhooks(
-    settings: Settings,
-    stores: Stores,
-    keyring: Keyring,
-    directory: SubjectDirectory,
-    consent: ConsentManager,
-    metrics: Metrics,
-) -> WebhookHandler:
-    window = webhook_rate_limit(settings)
-    return WebhookHandler(
-        WebhookDeps(
-            state=stores.state,
-            dedup=stores.dedup,
-            directory=directory,
-            consent=consent,
-            verifier=SignatureVerifier(settings.app_secrets),
-            source=SourcePolicy(settings.webhook_allow_cidrs, settings.webhook_trusted_proxies),
-            rules=inbound_rules(settings),
-            metrics=metrics,
-            event_key_secret=keyring.index_subkey(_EVENT_KEY_LABEL),
-            # Kept in the quota store: shared by the replicas when it is.
-            limiter=RateLimiter(stores.quota, *window) if window else None,
-        ),
-        webhook_settings(settings),
-    )
-
-
-def _validator(settings: Settings, session: aiohttp.ClientSession) -> NumberValidator | None:
-    if not settings.number_validator_url:
-        return None
-    return NumberValidator(
-        session,
-        settings.number_validator_url,
-        MemoryQuotaStore(),  # its qps is this process's
-        qps=settings.number_validator_qps,
-        cache_ttl=settings.number_validator_cache_ttl,
-        timeout=settings.number_validator_timeout,
-    )
-
-
 def _start_workers(
     runtime: Runtime, stop: asyncio.Event, servers: GrpcServers
 ) -> list[asyncio.Task[None]]:
-    """Background work beside the RPCs: retention, store probes (gauge and
+    """Background work beside the RPCs: retention, capacity reads, store probes (gauge and
     the ``wasidecar.store.*`` health components), and outbox dispatch unless
     another replica does it. Each ends on its own once ``stop`` is set."""
-    workers = [asyncio.create_task(runtime.retention.run(stop))]
+    workers = [
+        asyncio.create_task(runtime.retention.run(stop)),
+        asyncio.create_task(runtime.capacity.run(stop)),
+    ]
     runtime.secrets.on_health(servers.set_secrets)
     workers.append(asyncio.create_task(runtime.secrets.run(stop)))
     workers.append(asyncio.create_task(runtime.custody.run(stop)))
@@ -269,6 +209,8 @@ def _start_workers(
     workers.append(
         asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=servers.set_store))
     )
+    if runtime.insights is not None:
+        workers.append(asyncio.create_task(runtime.insights.run(stop)))
     if runtime.resender is not None:
         workers.append(asyncio.create_task(runtime.resender.run(stop)))
     if runtime.dispatcher is not None:
@@ -339,7 +281,7 @@ async def serve(
         stop = _stop_on_signals()
     async with contextlib.AsyncExitStack() as stack:
         if with_simulator:
-            settings = await _start_simulator(settings, stack)
+            settings = await parts.start_simulator(settings, stack)
         # Entered first, so it exits last: spans of the drain are exported too.
         tracing = await stack.enter_async_context(_tracing(settings))
         runtime = await build_runtime(settings)
@@ -403,20 +345,3 @@ async def serve(
         await asyncio.gather(*workers)
     log.info("stopped", extra={"event": "stopped"})
     return 0
-
-
-async def _start_simulator(settings: Settings, stack: contextlib.AsyncExitStack) -> Settings:
-    """Embed the Graph API simulator (``make run``) and point the sidecar at it."""
-    from sidecar.simulator import SimulatorSettings, start_simulator
-
-    secrets = settings.app_secrets
-    token = settings.access_token.reveal() or "dev-token"
-    handle = await start_simulator(
-        SimulatorSettings(
-            access_tokens=frozenset({token}),
-            app_secret=secrets[0] if secrets else None,
-        )
-    )
-    stack.push_async_callback(handle.close)
-    log.info("graph simulator started", extra={"event": "simulator", "url": handle.url})
-    return dataclasses.replace(settings, graph_base_url=handle.url)

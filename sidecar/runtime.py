@@ -18,9 +18,11 @@ from sidecar.api.access import AccessControl
 from sidecar.api.server import Servicers
 from sidecar.config import Settings
 from sidecar.secrets.keeper import SecretKeeper
+from sidecar.service.capacity import CapacityTracker
 from sidecar.service.consent import ConsentManager
 from sidecar.service.custody import Custody
 from sidecar.service.events import EventHub
+from sidecar.service.insights import InsightsPuller
 from sidecar.service.leases import OwnerLease
 from sidecar.service.maintenance import Retention
 from sidecar.service.outbox import Dispatcher, Outbox
@@ -42,6 +44,7 @@ class Runtime:
     metrics: Metrics
     tokens: TokenManager
     sender: Sender
+    capacity: CapacityTracker  # the number's throughput and tier, read from Graph
     webhooks: WebhookHandler
     consent: ConsentManager
     events: EventHub
@@ -54,6 +57,7 @@ class Runtime:
     custody: Custody
     access: AccessControl | None = None  # None: no caller auth (WA_SIDECAR_AUTH_FILE unset)
     resender: Resender | None = None  # None: held sends are never resent (the default)
+    insights: InsightsPuller | None = None  # None: no WA_SIDECAR_WABA_ID
 
     async def close(self) -> None:
         await self.session.close()

@@ -18,6 +18,8 @@ from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.retry import RetryPolicy
 from sidecar.policy.types import Category
 from sidecar.service.campaign import CampaignSettings
+from sidecar.service.capacity import CapacitySettings
+from sidecar.service.insights import InsightsSettings
 from sidecar.service.send import SendSettings
 from sidecar.service.webhooks import WebhookSettings
 
@@ -45,6 +47,18 @@ def send_settings(s: Settings) -> SendSettings:
         quota_shadow=s.quota_shadow_mode,
         resend_after=s.ambiguous_resend_after,
         wire_slots=s.graph_pool_size,
+        burst_follows_rate=s.send_burst == 0,
+        red_marketing_share=s.red_quality_marketing_share,
+    )
+
+
+def capacity_settings(s: Settings) -> CapacitySettings:
+    """How the send rate and the tier cap follow the account (``service/capacity.py``)."""
+    return CapacitySettings(
+        interval=s.capacity_refresh_interval,
+        rate_pinned=s.pinned("send_rate"),
+        limit_pinned=s.pinned("messaging_limit"),
+        phone_number_id=s.phone_number_id,
     )
 
 
@@ -53,6 +67,7 @@ def webhook_settings(s: Settings) -> WebhookSettings:
         max_body=s.webhook_max_body,
         dedup_ttl=s.dedup_ttl,
         honour_opt_in=s.honour_opt_in_keywords,
+        window_seconds=s.service_window_hours * 3600.0,
     )
 
 
@@ -79,3 +94,10 @@ def inbound_rules(s: Settings) -> InboundRules:
         ButtonRules(s.opt_out_button_payloads),
         tuple(dict.fromkeys(categories)),
     )
+
+
+def insights_settings(s: Settings) -> InsightsSettings | None:
+    """The pull of Meta's analytics; None when no WABA id is configured."""
+    if not s.waba_id:
+        return None
+    return InsightsSettings(s.waba_id, s.insights_interval, s.insights_calls_per_hour)

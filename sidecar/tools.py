@@ -62,14 +62,21 @@ async def rotate_keys(settings: Settings) -> int:
 
 
 async def print_kpis(settings: Settings, windows: Sequence[int]) -> int:
-    """Print delivery, read and failure rates per window from the state store
+    """Print delivery, read and failure rates, template approval per category
+    and the session response rate per window from the state store
     (``sidecar.service.kpis`` defines them) as one JSON object."""
     from sidecar.service.kpis import read_kpis
 
     now = time.time()
     stores = await open_stores(settings.state_url, settings.quota_url)
     try:
-        kpis = await read_kpis(stores.state, windows, now, settings.retention_days)
+        kpis = await read_kpis(
+            stores.state,
+            windows,
+            now,
+            settings.retention_days,
+            session_window=settings.service_window_hours * 3600.0,
+        )
     finally:
         await stores.close()
     out = {"generated_at": now, "windows": {f"{k.days}d": k.to_dict() for k in kpis}}

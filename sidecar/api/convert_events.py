@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from sidecar.api._gen.wasidecar.v1 import verify_pb2
-from sidecar.service.events import Applied, InboundMessage, PreferenceUpdate, StatusUpdate
+from sidecar.service.events import (
+    AccountAlert,
+    Applied,
+    CapabilityUpdate,
+    InboundMessage,
+    PhoneQualityUpdate,
+    PreferenceUpdate,
+    StatusUpdate,
+    TemplateCategoryUpdate,
+    TemplateStatusUpdate,
+)
 from sidecar.service.webhooks import Rejection, WebhookOutcome
 
 REJECTION_TO_PB = {
@@ -80,6 +90,15 @@ def event_fields(applied: Applied) -> dict[str, Any]:
                 "opt_in": applied.opt_in,
             },
         }
+    if isinstance(
+        e,
+        TemplateStatusUpdate
+        | TemplateCategoryUpdate
+        | PhoneQualityUpdate
+        | CapabilityUpdate
+        | AccountAlert,
+    ):
+        return _account_fields(e)
     return {
         "waba_id": e.waba_id,
         "error": {
@@ -90,6 +109,64 @@ def event_fields(applied: Applied) -> dict[str, Any]:
             "phone_number_id": e.phone_number_id,
         },
     }
+
+
+def _account_fields(
+    e: TemplateStatusUpdate
+    | TemplateCategoryUpdate
+    | PhoneQualityUpdate
+    | CapabilityUpdate
+    | AccountAlert,
+) -> dict[str, Any]:
+    """The ``Event`` keyword arguments of an account webhook."""
+    fields: dict[str, Any] = {"waba_id": e.waba_id, "entry_time": e.entry_time}
+    if isinstance(e, TemplateStatusUpdate):
+        fields["template_status"] = {
+            "template_id": e.template_id,
+            "name": e.name,
+            "language": e.language,
+            "event": e.event,
+            "reason": e.reason,
+            "category": e.category,
+            "title": e.title,
+            "description": e.description,
+            "disable_date": e.disable_date,
+        }
+    elif isinstance(e, TemplateCategoryUpdate):
+        fields["template_category"] = {
+            "template_id": e.template_id,
+            "name": e.name,
+            "language": e.language,
+            "previous_category": e.previous_category,
+            "new_category": e.new_category,
+            "correct_category": e.correct_category,
+            "effective_at": e.effective_at,
+        }
+    elif isinstance(e, PhoneQualityUpdate):
+        fields["phone_quality"] = {
+            "display_phone_number": e.display_phone_number,
+            "event": e.event,
+            "current_limit": e.current_limit,
+            "old_limit": e.old_limit,
+            "max_daily": e.max_daily,
+        }
+    elif isinstance(e, CapabilityUpdate):
+        fields["capability"] = {
+            "max_daily_per_business": e.max_daily_per_business,
+            "max_daily_per_phone": e.max_daily_per_phone,
+            "max_phone_numbers_per_business": e.max_phone_numbers_per_business,
+            "max_phone_numbers_per_waba": e.max_phone_numbers_per_waba,
+        }
+    else:
+        fields["account_alert"] = {
+            "entity_type": e.entity_type,
+            "entity_id": e.entity_id,
+            "severity": e.severity,
+            "status": e.status,
+            "type": e.type,
+            "description": e.description,
+        }
+    return fields
 
 
 def event_pb(applied: Applied) -> verify_pb2.Event:

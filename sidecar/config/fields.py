@@ -12,7 +12,7 @@ check and the README table all read ``FIELDS``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sidecar.config.edge import EdgeSettings, setting
@@ -79,6 +79,20 @@ class Settings(EdgeSettings):
         Secret(""),
         "App Secret(s), comma-separated for rotation: webhook HMAC and appsecret_proof.",
         secret=True,
+    )
+    waba_id: str = setting(
+        "",
+        "WhatsApp Business Account id; when set, a background task pulls Meta's message and"
+        " template analytics into the wa_sidecar_meta_* metrics (empty = off).",
+    )
+    insights_interval: float = setting(
+        900.0, "Seconds between two pulls of Meta's analytics (WA_SIDECAR_WABA_ID).", check=positive
+    )
+    insights_calls_per_hour: int = setting(
+        200,
+        "Most Graph calls per hour the analytics pull makes, all replicas together (Meta"
+        " allows 5,000 per hour per WABA for every call an app makes; 80007 above it).",
+        check=between(1, 5000, "must be between 1 and 5000"),
     )
     verify_token: Secret = setting(
         Secret(""), "Webhook subscription verify token (GET handshake).", secret=True
@@ -158,7 +172,8 @@ class Settings(EdgeSettings):
     send_rate: float = setting(
         80.0,
         "Token-bucket rate per business phone number, messages per second;"
-        " may be below 1 (0.5 = one message every 2 s).",
+        " may be below 1 (0.5 = one message every 2 s). Unless set, it follows the"
+        " number's throughput read from Graph (80, 1000, or 20 on the Business app).",
         check=(positive, rule(lambda v: v <= 100_000, "must be ≤ 100000")),
     )
     send_burst: float = setting(
@@ -187,8 +202,22 @@ class Settings(EdgeSettings):
     )
     messaging_limit: int = setting(
         0,
-        "Unique recipients per rolling 24 h per business (messaging tier); 0 = off.",
+        "Unique recipients per rolling 24 h per business (messaging tier); 0 = off. Unless"
+        " set, it follows the portfolio's messaging limit read from Graph.",
         check=non_negative,
+    )
+    capacity_refresh_interval: float = setting(
+        300.0,
+        "Seconds between reads of each number's throughput and quality and the portfolio's"
+        " messaging limit from Graph (also at start and at once on account webhooks; replicas"
+        " share what one read through the quota store); 0 = never read.",
+        check=non_negative,
+    )
+    red_quality_marketing_share: float = setting(
+        0.1,
+        "At quality rating RED, marketing sends from that number get this share of its"
+        " send rate; 0 pauses them until the rating recovers.",
+        check=between(0, 1, "must be between 0 and 1"),
     )
     require_consent_authentication: bool = setting(
         False, "Require a recorded opt-in for AUTHENTICATION sends."
@@ -301,6 +330,14 @@ class Settings(EdgeSettings):
         False, "Run on uvloop when installed (opt-in; see docs for known uvloop bugs)."
     )
 
+    # --- not a setting: the names the operator gave (YAML or environment) ------
+    given: frozenset[str] = field(default=frozenset(), metadata={"internal": True})
+
+    def pinned(self, name: str) -> bool:
+        """The operator set ``name`` (even to its default): what the account says
+        does not change it. Unset, a capacity setting follows the account."""
+        return name in self.given
+
     @property
     def effective_send_burst(self) -> float:
         # A bucket smaller than one message would let none go: a fractional
@@ -317,7 +354,9 @@ class Settings(EdgeSettings):
         return tuple(s.strip().encode() for s in raw.split(",") if s.strip())
 
 
-FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(Settings)}
+FIELDS: dict[str, dataclasses.Field[Any]] = {
+    f.name: f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")
+}
 
 
 def env_name(name: str) -> str:

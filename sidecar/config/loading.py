@@ -40,7 +40,7 @@ def load_settings(
             values[name] = _read_secret_file(name, env[var + "_FILE"])
         elif var in env:
             values[name] = _convert(name, env[var])
-    settings = Settings(**values)
+    settings = Settings(**values, given=frozenset(values))
     validate(settings)
     return settings
 

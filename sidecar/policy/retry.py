@@ -357,6 +357,22 @@ class AdaptiveRate:
         self._cut_at = now
         return self._rate
 
+    def reconfigure(self, configured: float, floor: float, now: float) -> float:
+        """The account allows another rate: an upgrade (or a rate at its
+        ceiling) moves to the new ceiling at once — throttling seen at the old
+        level says nothing of the new one; a downgrade keeps a cut below the
+        new ceiling and recovers towards it. Returns the rate now."""
+        if not configured > 0 or not 0 < floor <= configured:
+            raise ValueError("need configured > 0 and floor in (0, configured]")
+        fresh = configured > self.configured or self.current(now) >= self.configured
+        rate = configured if fresh else min(self.current(now), configured)
+        self.configured = configured
+        self.floor = floor
+        self.increase_per_second = configured / DEFAULT_RECOVERY_SECONDS
+        self._rate = max(rate, floor)
+        self._since = max(self._since, now)
+        return self._rate
+
     def on_success(self, now: float) -> float:
         """A send succeeded: keep the recovery earned so far, return the rate."""
         self._rate = self.current(now)

@@ -18,9 +18,29 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 from sidecar.service.webhooks import Applied
-from sidecar.whatsapp.webhooks import InboundMessage, PreferenceUpdate, StatusUpdate
+from sidecar.whatsapp.webhooks import (
+    AccountAlert,
+    CapabilityUpdate,
+    InboundMessage,
+    PhoneQualityUpdate,
+    PreferenceUpdate,
+    StatusUpdate,
+    TemplateCategoryUpdate,
+    TemplateStatusUpdate,
+)
 
-__all__ = ["Applied", "EventHub", "InboundMessage", "PreferenceUpdate", "StatusUpdate"]
+__all__ = [
+    "AccountAlert",
+    "Applied",
+    "CapabilityUpdate",
+    "EventHub",
+    "InboundMessage",
+    "PhoneQualityUpdate",
+    "PreferenceUpdate",
+    "StatusUpdate",
+    "TemplateCategoryUpdate",
+    "TemplateStatusUpdate",
+]
 """What ``Applied.event`` can be, besides an error report: the service reports
 the WhatsApp edge's typed events as they are, and ``api/`` reads them from here."""
 

@@ -2,7 +2,8 @@
 
 Every ``interval`` seconds (and once at start) it deletes finished message
 records older than ``retention_days`` (queued and in-doubt sends stay: they
-are work or evidence), webhook dedup keys past their TTL, and four-eyes
+are work or evidence), sessions and template events older than that too,
+webhook dedup keys past their TTL, and four-eyes
 operations past their approval window (a pending one's encrypted number is
 of no use once it can no longer be approved; an approved one that never
 completed stays as evidence of the crash). A store outage
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sidecar.errors import StoreUnavailable
-from sidecar.stores.base import DedupStore, OperationStore, SendStore
+from sidecar.stores.base import DedupStore, EngagementStore, OperationStore, SendStore
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Purged:
     sends: int
     dedup_keys: int
     operations: int = 0
+    engagement: int = 0
 
 
 class Retention:
@@ -47,9 +49,11 @@ class Retention:
         *,
         retention_days: float,
         interval: float,
+        engagement: EngagementStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sends = sends
+        self._engagement = engagement
         self._operations = operations
         self._dedup = dedup
         self._keep = retention_days * 86400.0
@@ -62,6 +66,9 @@ class Retention:
         sends = await self._sends.purge_sends(now - self._keep)
         dedup_keys = await self._dedup.purge_expired(now)
         operations = await self._operations.purge_operations(now)
+        engagement = 0
+        if self._engagement is not None:
+            engagement = await self._engagement.purge_engagement(now - self._keep)
         log.info(
             "retention purge done",
             extra={
@@ -69,9 +76,10 @@ class Retention:
                 "sends": sends,
                 "dedup_keys": dedup_keys,
                 "operations": operations,
+                "engagement": engagement,
             },
         )
-        return Purged(sends, dedup_keys, operations)
+        return Purged(sends, dedup_keys, operations, engagement)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Purge at start and every ``interval`` seconds until ``stop`` is set."""

@@ -7,7 +7,9 @@ enforce nothing). The limits of a send are asked together and taken all at
 once when it goes, so a refusal consumes nothing; a send admitted that then
 does not go (the recipient opted out before its Graph call) gives them back
 with ``refund``. Waiters of one bucket queue behind a local lock so a process
-polls the store once per token, not once per waiter.
+polls the store once per token, not once per waiter. What the account allows
+(``service/capacity.py``) moves a number's rate (``set_rate``), the tier cap
+(``set_messaging_limit``) and, at quality RED, slows marketing (``set_quality``).
 
     gate = QuotaGate(quota_store, metrics, send_settings, fallback=MemoryQuotaStore())
     decision = await gate.decide(cmd, indexes, consume=True, max_wait=2.0)
@@ -24,8 +26,9 @@ from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from sidecar.errors import StoreUnavailable
+from sidecar.policy.capacity import red_marketing_rate
 from sidecar.policy.retry import AdaptiveRate
-from sidecar.policy.types import ALLOW, Decision, Reason
+from sidecar.policy.types import ALLOW, Category, Decision, Reason
 from sidecar.service.models import SendCommand
 from sidecar.service.subjects import Indexes
 from sidecar.stores.admission import Admission, Bucket, UniqueCap
@@ -59,6 +62,10 @@ class PacingSettings(Protocol):
     def fail_open_fraction(self) -> float: ...
     @property
     def quota_shadow(self) -> bool: ...
+    @property
+    def burst_follows_rate(self) -> bool: ...
+    @property
+    def red_marketing_share(self) -> float: ...
 
 
 class QuotaGate:
@@ -89,14 +96,39 @@ class QuotaGate:
         # Send key -> the tier mark of an admission that added its recipient
         # (what a refund needs); the oldest are dropped past _MAX_TIER_MARKS.
         self._tier_marks: dict[str, float] = {}
+        self._tier_limit: int | None = None  # the account's cap; None: the configured one
+        self._red: set[str] = set()  # numbers whose quality rating is RED
 
     def rate_for(self, phone_number_id: str) -> AdaptiveRate:
         rate = self._rates.get(phone_number_id)
         if rate is None:
             rate = self._rates[phone_number_id] = AdaptiveRate(
-                configured=self._s.rate, floor=min(self._s.rate, max(self._s.rate / 80.0, 0.1))
+                configured=self._s.rate, floor=_floor(self._s.rate)
             )
         return rate
+
+    def numbers(self) -> list[str]:
+        """The business numbers this process has paced so far."""
+        return list(self._rates)
+
+    def set_rate(self, phone_number_id: str, rate: float) -> float:
+        """The account allows ``rate`` msg/s on the number (``AdaptiveRate.reconfigure``)."""
+        return self.rate_for(phone_number_id).reconfigure(rate, _floor(rate), self._clock())
+
+    @property
+    def messaging_limit(self) -> int:
+        """Unique recipients per rolling 24 h (0: no cap): the account's, else configured."""
+        return self._s.messaging_limit if self._tier_limit is None else self._tier_limit
+
+    def set_messaging_limit(self, limit: int) -> None:
+        self._tier_limit = limit
+
+    def set_quality(self, phone_number_id: str, red: bool) -> None:
+        """At quality RED, marketing from the number gets ``red_marketing_share`` of its rate."""
+        if red:
+            self._red.add(phone_number_id)
+        else:
+            self._red.discard(phone_number_id)
 
     def current_rates(self) -> dict[str, float]:
         """The adaptive send rate of every number seen so far (for /metrics)."""
@@ -119,14 +151,17 @@ class QuotaGate:
     ) -> Decision:
         member = idx.full[:32]
         tier = None
-        if consume and self._s.messaging_limit and not cmd.free_form:
+        slow = cmd.category is Category.MARKETING and cmd.phone_number_id in self._red
+        if slow and self._s.red_marketing_share <= 0:
+            return _QUALITY_RED
+        if consume and self.messaging_limit and not cmd.free_form:
             # Messaging tier: unique users reached by templates in a rolling 24 h.
             # Check does not evaluate it: recording a recipient is the side effect.
             tier = self._tier(member)
         pair = self._pair(member)
         limit = self._s.max_wait if max_wait is None else max_wait
         decision, _, added = await self._admit(
-            cmd.phone_number_id, pair, tier, consume=consume, max_wait=limit, shadow=True
+            cmd.phone_number_id, pair, tier, consume=consume, max_wait=limit, shadow=True, slow=slow
         )
         if added is not None:
             if len(self._tier_marks) >= _MAX_TIER_MARKS:
@@ -145,7 +180,7 @@ class QuotaGate:
         if self._s.quota_shadow or self._quota_down:
             return
         member, pnid = idx.full[:32], cmd.phone_number_id
-        rate = Bucket("rate", self._current_rate(pnid), self._s.burst)
+        rate = Bucket("rate", self._current_rate(pnid), self._burst(pnid))
         tier = self._tier(member) if added is not None else None
         try:
             await self._store.refund(pnid, [self._pair(member), rate], tier, added)
@@ -158,7 +193,13 @@ class QuotaGate:
         return Bucket(f"pair:{member}", self._s.pair_rate, self._s.pair_burst)
 
     def _tier(self, member: str) -> UniqueCap:
-        return UniqueCap("tier", member, 86400.0, self._s.messaging_limit)
+        return UniqueCap("tier", member, 86400.0, self.messaging_limit)
+
+    def _burst(self, pnid: str) -> float:
+        """The bucket size: configured, or (not pinned) the number's rate, at least 1."""
+        if self._s.burst_follows_rate:
+            return max(self.rate_for(pnid).configured, 1.0)
+        return self._s.burst
 
     async def take_send_token(self, phone_number_id: str, max_wait: float) -> float:
         """Wait for a token of the number's bucket; returns seconds waited, or
@@ -179,6 +220,7 @@ class QuotaGate:
         consume: bool,
         max_wait: float,
         shadow: bool,
+        slow: bool = False,
     ) -> tuple[Decision, float, float | None]:
         """Ask the tier, the pair limit and the send rate together, and take
         them all only when the send goes (``consume``): a refusal by any of
@@ -188,7 +230,8 @@ class QuotaGate:
         once per waiter. Returns the decision, the seconds waited (minus the
         wait needed, on a refusal) and the tier mark of a grant that added the
         member (``Admission.added``). In shadow mode a refusing rule is counted
-        and left out, and the rest is asked again."""
+        and left out, and the rest is asked again. ``slow``: a marketing send
+        on a number rated RED, which also takes a token of its smaller bucket."""
         started = self._clock()
         lock: asyncio.Lock | None = None
         with_rate = True
@@ -196,7 +239,12 @@ class QuotaGate:
             while True:
                 buckets = [pair] if pair is not None else []
                 if with_rate:
-                    buckets.append(Bucket("rate", self._current_rate(pnid), self._s.burst))
+                    rate, burst = self._current_rate(pnid), self._burst(pnid)
+                    buckets.append(Bucket("rate", rate, burst))
+                    if slow:
+                        share = self._s.red_marketing_share
+                        red = red_marketing_rate(rate, share)
+                        buckets.append(Bucket("rate:red", red, max(burst * share, 1.0)))
                 if not buckets and tier is None:
                     return ALLOW, 0.0, None
                 answer = await self._ask(pnid, buckets, tier, take=consume)
@@ -306,6 +354,19 @@ _MAX_TIER_MARKS = 10_000
 _QUOTA_DOWN = Decision(
     False, Reason.STORE_UNAVAILABLE, "quota store unavailable; failing closed", 1.0
 )
+
+
+_QUALITY_RED = Decision(
+    False,
+    Reason.QUOTA_EXHAUSTED,
+    "quality rating RED: marketing from this number is paused",
+    300.0,
+)
+
+
+def _floor(rate: float) -> float:
+    """The adaptive rate's lowest point: 1/80 of the rate, at least 0.1 msg/s."""
+    return min(rate, max(rate / 80.0, 0.1))
 
 
 _TIER_FULL = Decision(

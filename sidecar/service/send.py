@@ -58,6 +58,7 @@ from sidecar.service.validator import NumberValidator
 from sidecar.stores.base import (
     ConsentStore,
     DeadLetterStore,
+    EngagementStore,
     SendRecord,
     SendState,
     SendStore,
@@ -93,11 +94,15 @@ class SendSettings:
     quota_shadow: bool = False  # quota refusals are counted, not enforced
     resend_after: float = 0.0  # > 0: keep a maybe-sent request sealed for one resend
     wire_slots: int = 128  # Graph calls at once (the HTTP pool): a send marked in flight has one
+    burst_follows_rate: bool = False  # no burst configured: the bucket is the (account's) rate
+    red_marketing_share: float = 0.1  # at quality RED, marketing's share of the number's rate
 
 
-class SendPathState(SendStore, ConsentStore, WindowStore, DeadLetterStore, Protocol):
+class SendPathState(
+    SendStore, ConsentStore, WindowStore, DeadLetterStore, EngagementStore, Protocol
+):
     """The state roles a send reads and writes: its record, consent, the
-    service window and dead letters."""
+    service window, dead letters and the session it may answer."""
 
 
 @dataclass(slots=True)
@@ -282,11 +287,24 @@ class Sender:
                     "send outcome not stored: the record was resolved meanwhile",
                     extra={"event": "finish_superseded", "idempotency_key": cmd.key},
                 )
+            elif result.outcome is Outcome.SENT:
+                await self._answered(cmd.key)
         except asyncio.CancelledError:  # the outcome is known: store it anyway
             self._later(d.state.finish_send(*finish, self._clock()))
             raise
         self._count(cmd, result.outcome, result.decision.reason)
         return result
+
+    async def _answered(self, key: str) -> None:
+        """A send accepted by Graph may be the first reply to a session its
+        recipient opened: the session response KPIs. Best effort: a store
+        failure here costs a KPI sample, never the send's answer."""
+        try:
+            delay = await self._d.state.mark_reply(key, self._clock(), self._s.window_seconds)
+        except StoreUnavailable:
+            return
+        if delay is not None:
+            self._d.metrics.first_reply.observe(delay)
 
     async def _hold_in_doubt(
         self, cmd: SendCommand, result: SendResult, resendable: bool

@@ -32,16 +32,29 @@ from sidecar.policy.retry import OPT_OUT_CODES
 from sidecar.policy.signature import SignatureProblem, SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
+from sidecar.service.account import ACCOUNT_EVENT_TYPES, AccountEvents
 from sidecar.service.consent import ConsentManager, Proof
 from sidecar.service.subjects import SubjectDirectory
-from sidecar.stores.base import DedupStore, QuotaStore, SendStore, StatusRecord, WindowStore
+from sidecar.stores.base import (
+    DedupStore,
+    EngagementStore,
+    QuotaStore,
+    SendStore,
+    StatusRecord,
+    WindowStore,
+)
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import child_span, tracer
 from sidecar.whatsapp.webhooks import (
+    AccountAlert,
+    CapabilityUpdate,
     Event,
     InboundMessage,
+    PhoneQualityUpdate,
     PreferenceUpdate,
     StatusUpdate,
+    TemplateCategoryUpdate,
+    TemplateStatusUpdate,
     parse_delivery,
 )
 
@@ -101,6 +114,7 @@ class WebhookSettings:
     max_body: int
     dedup_ttl: float
     honour_opt_in: bool
+    window_seconds: float = 86_400.0  # the service window: what opens a session
 
 
 class RateLimiter:
@@ -127,8 +141,9 @@ class RateLimiter:
             return True
 
 
-class WebhookState(SendStore, WindowStore, Protocol):
-    """The state roles a delivery writes: status records and the service window."""
+class WebhookState(SendStore, WindowStore, EngagementStore, Protocol):
+    """The state roles a delivery writes: status records, the service window
+    and sessions."""
 
 
 @dataclass(slots=True)
@@ -143,6 +158,7 @@ class WebhookDeps:
     metrics: Metrics
     event_key_secret: bytes
     limiter: RateLimiter | None = None
+    account: AccountEvents | None = None
 
 
 class WebhookHandler:
@@ -242,6 +258,9 @@ class WebhookHandler:
         statuses = Counter(a.event.status for a in new if isinstance(a.event, StatusUpdate))
         for status, count in statuses.items():
             d.metrics.delivery_status(status, count)
+        account = [a.event for a in new if isinstance(a.event, ACCOUNT_EVENT_TYPES)]
+        if account and d.account is not None:
+            d.account.report(account)
         return WebhookOutcome(
             Rejection.NONE,
             events=new,
@@ -303,6 +322,8 @@ class WebhookHandler:
             return await self._status(event)
         if isinstance(event, PreferenceUpdate):
             return await self._preference(event)
+        if isinstance(event, ACCOUNT_EVENT_TYPES) and self._d.account is not None:
+            await self._d.account.apply(event, self._event_key(event))
         return Applied(event)
 
     async def _inbound(self, msg: InboundMessage) -> Applied:
@@ -312,7 +333,11 @@ class WebhookHandler:
             log.warning("inbound message from a malformed wa_id", extra={"event": "bad_sender"})
             return Applied(msg)
         subject = await self._d.directory.find_or_create(e164)
-        await self._d.state.touch_window(msg.phone_number_id, subject.id, float(msg.timestamp))
+        opened = await self._d.state.record_inbound(
+            msg.phone_number_id, subject.id, float(msg.timestamp), self._s.window_seconds
+        )
+        if opened:
+            self._d.metrics.sessions_opened.inc()
         request = self._d.rules.request(msg.type, msg.text, msg.button_payload, msg.button_text)
         if request.intent is KeywordIntent.NONE:
             return Applied(msg)
@@ -406,4 +431,13 @@ def _kind(event: Event) -> str:
         return "status"
     if isinstance(event, PreferenceUpdate):
         return "preference"
-    return "error"
+    return _KINDS.get(type(event), "error")
+
+
+_KINDS: dict[type, str] = {
+    TemplateStatusUpdate: "template_status",
+    TemplateCategoryUpdate: "template_category",
+    PhoneQualityUpdate: "phone_quality",
+    CapabilityUpdate: "capability",
+    AccountAlert: "account_alert",
+}

@@ -9,7 +9,11 @@ request path imports it (``app.py`` and ``cli.py`` load it on demand).
     faults.py    scripted faults (FaultRule) and their bookkeeping
     errors.py    Meta-shaped error bodies and HTTP statuses per code
     limits.py    130429 throughput and 131056 pair limiters
-    webhooks.py  signed status/inbound webhook payloads and their dispatcher
+    webhooks.py  signed status/inbound/account webhook payloads and their dispatcher
+    account.py   the simulated account: throughput, quality, messaging limit, their webhooks
+    insights.py  Meta's analytics, counted from what the simulator accepted
+    graph_reads.py  GET /{node}[/{edge}]: capacity fields, WABA analytics, templates
+    auth.py      token and appsecret_proof checks
     control.py   the JSON control API under ``/_sim/``
 
     handle = await start_simulator(SimulatorSettings(app_secret=b"secret"))

@@ -14,6 +14,18 @@
     GET    /_sim/messages        accepted messages, newest last; ?to=<phone>&limit=<n>
     POST   /_sim/inbound         {"from", "phone_number_id", "text" | "button_payload"
                                  [, "button_text", "context_id", "name"]} -> {"id": wamid}
+    GET    /_sim/account         each number's throughput, quality, Business-app use, the
+                                 messaging limit, and the capacity reads the simulator served
+    POST   /_sim/account         {"phone_number_id", "throughput"?: STANDARD|HIGH,
+                                 "quality"?: GREEN|YELLOW|RED|UNKNOWN, "on_business_app"?,
+                                 "messaging_limit"?: TIER_250…}: change the account as Meta
+                                 would, with its webhooks (THROUGHPUT_UPGRADE, capability)
+    GET    /_sim/insights        the analytics calls served (monotonic time, what) and the
+                                 error codes still scripted
+    POST   /_sim/insights        {"fail_next": [80007, …]}: answer the next analytics calls
+                                 with these error codes
+    POST   /_sim/account_events  {"field": "<account webhook field>", "value": {...}}: queue one
+                                 account webhook as given (simulator/account.py builds values)
     POST   /_sim/tokens          {"expires_in": seconds | null, "token"?} -> a valid token
     POST   /_sim/webhooks/flush  wait (?timeout=5) until queued webhooks are posted
 
@@ -143,6 +155,83 @@ async def _inbound(request: web.Request) -> web.Response:
     return web.json_response({"id": wamid})
 
 
+async def _account_event(request: web.Request) -> web.Response:
+    state = request.app[SIMULATOR_STATE]
+    try:
+        data = await _json_object(request)
+        field = _optional_str(data, "field") or ""
+        value = data.get("value")
+        if not isinstance(value, dict):
+            raise ValueError("value must be an object")
+        state.emit_account_change(field, value)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"queued": True})
+
+
+async def _get_account(request: web.Request) -> web.Response:
+    account = request.app[SIMULATOR_STATE].account
+    return web.json_response(
+        {
+            "messaging_limit": account.messaging_limit,
+            "numbers": {
+                pnid: {
+                    "throughput": n.throughput,
+                    "quality": n.quality,
+                    "on_business_app": n.on_business_app,
+                }
+                for pnid, n in account.numbers.items()
+            },
+            "reads": [
+                {"phone_number_id": r.phone_number_id, "throughput": r.throughput,
+                 "messaging_limit": r.messaging_limit, "monotonic": r.monotonic}
+                for r in account.reads
+            ],
+        }
+    )  # fmt: skip
+
+
+async def _set_account(request: web.Request) -> web.Response:
+    state = request.app[SIMULATOR_STATE]
+    try:
+        data = await _json_object(request)
+        pnid = _optional_str(data, "phone_number_id")
+        if not pnid:
+            raise ValueError("phone_number_id is required")
+        on_app = data.get("on_business_app")
+        if on_app is not None and not isinstance(on_app, bool):
+            raise ValueError("on_business_app must be true or false")
+        state.account.update(
+            pnid,
+            throughput=_optional_str(data, "throughput"),
+            quality=_optional_str(data, "quality"),
+            on_business_app=on_app,
+            messaging_limit=_optional_str(data, "messaging_limit"),
+        )
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"updated": True})
+
+
+async def _get_insights(request: web.Request) -> web.Response:
+    insights = request.app[SIMULATOR_STATE].insights
+    calls = [{"monotonic": at, "what": what} for at, what in insights.calls]
+    return web.json_response({"calls": calls, "fail_next": insights.fail_next})
+
+
+async def _set_insights(request: web.Request) -> web.Response:
+    try:
+        codes = (await _json_object(request)).get("fail_next", [])
+        if not isinstance(codes, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in codes
+        ):
+            raise ValueError("fail_next must be a list of error codes")
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    request.app[SIMULATOR_STATE].insights.fail_next.extend(codes)
+    return web.json_response({"queued": len(codes)})
+
+
 async def _issue_token(request: web.Request) -> web.Response:
     state = request.app[SIMULATOR_STATE]
     try:
@@ -185,5 +274,10 @@ def add_control_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/_sim/stats", _stats)
     router.add_get("/_sim/messages", _messages)
     router.add_post("/_sim/inbound", _inbound)
+    router.add_get("/_sim/account", _get_account)
+    router.add_post("/_sim/account", _set_account)
+    router.add_get("/_sim/insights", _get_insights)
+    router.add_post("/_sim/insights", _set_insights)
+    router.add_post("/_sim/account_events", _account_event)
     router.add_post("/_sim/tokens", _issue_token)
     router.add_post("/_sim/webhooks/flush", _flush_webhooks)

@@ -33,13 +33,12 @@ from typing import Any
 
 from aiohttp import web
 
+from sidecar.simulator.auth import access_token, check_proof, check_token
+from sidecar.simulator.auth import error as _error
 from sidecar.simulator.control import add_control_routes
-from sidecar.simulator.errors import (
-    APPSECRET_PROOF_MESSAGE,
-    error_response_body,
-    status_error,
-)
+from sidecar.simulator.errors import status_error
 from sidecar.simulator.faults import NO_FAULT, FaultRule, digits_only
+from sidecar.simulator.graph_reads import add_read_routes
 from sidecar.simulator.state import (
     SIMULATOR_STATE,
     MessageRecord,
@@ -68,46 +67,6 @@ MESSAGE_TYPES = frozenset(
 )  # fmt: skip
 
 _VERSION = r"{version:v\d+\.\d+}"
-_NO_AUTH_MESSAGE = "(#190) An access token is required to request this resource."
-_BAD_AUTH_MESSAGE = "(#190) Invalid OAuth access token - Cannot parse access token"
-_EXPIRED_AUTH_MESSAGE = "(#190) Error validating access token: Session has expired"
-
-
-def _error(code: int, **kwargs: Any) -> web.Response:
-    status, body = error_response_body(code, **kwargs)
-    return web.Response(status=status, body=body, content_type="application/json")
-
-
-def _access_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization")
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-        return None
-    return request.query.get("access_token")
-
-
-def _check_token(state: SimulatorState, token: str | None) -> web.Response | None:
-    """A 190 response unless ``token`` is known and unexpired."""
-    if token is None:
-        return _error(190, message=_NO_AUTH_MESSAGE)
-    info = state.tokens.get(token)
-    if info is None:
-        return _error(190, message=_BAD_AUTH_MESSAGE)
-    if info.expires_at is not None and not info.is_valid(time.time()):
-        return _error(190, message=_EXPIRED_AUTH_MESSAGE, subcode=463)
-    return None
-
-
-def _check_proof(state: SimulatorState, token: str, proof: object) -> web.Response | None:
-    """Meta's code 100 unless ``proof`` is HMAC-SHA256(app secret, token) in hex."""
-    expected = state.expected_proof(token)
-    if expected is None:
-        return None
-    if isinstance(proof, str) and hmac.compare_digest(proof.lower(), expected):
-        return None
-    return _error(100, message=APPSECRET_PROOF_MESSAGE, error_type="GraphMethodException")
 
 
 def _validate(body: Any) -> tuple[int, str] | None:
@@ -178,8 +137,8 @@ async def _check_send(
     request: web.Request, state: SimulatorState, pid: str
 ) -> tuple[web.Response | None, Any]:
     """Authenticate and validate a send: ``(refusal or None, parsed body)``."""
-    token = _access_token(request)
-    denied = _check_token(state, token)
+    token = access_token(request)
+    denied = check_token(state, token)
     if denied is not None:
         state.record_rejection(190, pid)
         return denied, None
@@ -191,7 +150,7 @@ async def _check_send(
         proof = request.query.get("appsecret_proof")
         if proof is None and isinstance(body, dict):
             proof = body.get("appsecret_proof")
-        denied = _check_proof(state, token, proof)
+        denied = check_proof(state, token, proof)
         if denied is not None:
             state.record_rejection(100, pid)
             return denied, None
@@ -236,7 +195,7 @@ async def _send_message(request: web.Request) -> web.Response:
 
     now = time.monotonic()
     config = state.config  # the control API may have changed it while we slept
-    if config.throughput_enabled and not state.throughput.allow(pid, now):
+    if config.throughput_enabled and not state.account.allow(pid, now, state.throughput):
         state.record_rejection(130429, pid)
         return _error(130429)
     if config.pair_limit_enabled and not state.pair.allow((pid, wa_id), now):
@@ -253,9 +212,17 @@ async def _send_message(request: web.Request) -> web.Response:
         biz_opaque_callback_data=body.get("biz_opaque_callback_data"),
         accepted_monotonic=now,
         accepted_at=time.time(),
-        token_sha256=hashlib.sha256((_access_token(request) or "").encode()).hexdigest(),
+        token_sha256=hashlib.sha256((access_token(request) or "").encode()).hexdigest(),
     )
     state.record_acceptance(record)
+    failed = rule is not None and rule.async_status and rule.code is not None
+    sequence = state.settings.status_sequence
+    state.insights.note_accepted(
+        record.accepted_at,
+        body["template"]["name"] if body["type"] == "template" else None,
+        delivered=not failed and "delivered" in sequence,
+        read=not failed and "read" in sequence,
+    )
     if state.webhooks.url is not None:
         _queue_statuses(state, record, rule)
     if rule is not None and rule.drop_after_accept:
@@ -286,7 +253,7 @@ async def _exchange_token(request: web.Request) -> web.Response:
     current = query.get("fb_exchange_token")
     if current is None:
         return _error(100, details="The parameter fb_exchange_token is required.")
-    denied = _check_token(state, current)
+    denied = check_token(state, current)
     if denied is not None:
         return denied
     ttl = state.config.exchanged_token_ttl_s
@@ -300,12 +267,12 @@ async def _debug_token(request: web.Request) -> web.Response:
     """``GET /{version}/debug_token?input_token=...`` with an app or system-user token."""
     state = request.app[SIMULATOR_STATE]
     settings = state.settings
-    caller = _access_token(request)
+    caller = access_token(request)
     app_token = f"{settings.app_id}|{settings.client_secret}"
     if caller is None or not hmac.compare_digest(caller.encode(), app_token.encode()):
-        denied = _check_token(state, caller)
+        denied = check_token(state, caller)
         if denied is None and caller is not None and state.config.require_appsecret_proof:
-            denied = _check_proof(state, caller, request.query.get("appsecret_proof"))
+            denied = check_proof(state, caller, request.query.get("appsecret_proof"))
         if denied is not None:
             return denied
     input_token = request.query.get("input_token")
@@ -347,6 +314,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
     app.router.add_post(f"/{_VERSION}/{{phone_number_id}}/messages", _send_message)
     app.router.add_get(f"/{_VERSION}/oauth/access_token", _exchange_token)
     app.router.add_get(f"/{_VERSION}/debug_token", _debug_token)
+    add_read_routes(app.router, _VERSION)  # last: /{version}/{node} matches any node
     if state.settings.control_api:
         add_control_routes(app.router)
     return app

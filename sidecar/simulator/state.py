@@ -28,7 +28,9 @@ from typing import Any
 
 from aiohttp import web
 
+from sidecar.simulator.account import ACCOUNT_FIELDS, SimulatedAccount
 from sidecar.simulator.faults import FaultBook, FaultRule, digits_only
+from sidecar.simulator.insights import SimulatedInsights
 from sidecar.simulator.limits import PairLimiter, ThroughputLimiter
 from sidecar.simulator.webhooks import (
     WebhookDispatcher,
@@ -70,6 +72,7 @@ class SimulatorSettings:
     known_phone_number_ids: frozenset[str] = frozenset()  # empty: any id is accepted
     waba_id: str = "102290129340398"
     display_phone_number: str = "15550783881"
+    messaging_limit: str = "TIER_UNLIMITED"  # the portfolio's, as GET /{phone_number_id} says
     seed: int = 0  # seeds fault probabilities
     max_stored_messages: int = 100_000  # counters stay exact beyond this
     webhook_queue_size: int = 100_000
@@ -214,6 +217,10 @@ class SimulatorState:
         self._wamid_prefix = os.urandom(6)
         self._wamid_seq = itertools.count(1)
         self.throughput = ThroughputLimiter(settings.throughput_per_second)
+        self.account = SimulatedAccount(
+            self._announce, settings.display_phone_number, settings.messaging_limit
+        )
+        self.insights = SimulatedInsights()
         self.pair = PairLimiter(settings.pair_interval_s, settings.pair_burst)
         self._received_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._reset_tokens()
@@ -333,6 +340,8 @@ class SimulatorState:
         self._apply(RuntimeConfig.from_settings(self.settings))
         self.throughput.clear()
         self.pair.clear()
+        self.account.reset()
+        self.insights.reset()
 
     def messages_to(self, to: str | None = None) -> list[MessageRecord]:
         """Stored accepted messages, optionally only those to ``to`` (any format)."""
@@ -373,6 +382,20 @@ class SimulatorState:
         if not self.webhooks.submit(WebhookUpdate(phone_number_id, "messages", item, contact)):
             raise ValueError("the webhook queue is full")
         return wamid
+
+    def emit_account_change(self, field: str, value: dict[str, Any]) -> None:
+        """Queue one account webhook (``simulator/account.py`` builds values)."""
+        if field not in ACCOUNT_FIELDS:
+            raise ValueError(f"field must be one of {', '.join(ACCOUNT_FIELDS)}")
+        if self.config.webhook_url is None:
+            raise ValueError("no webhook_url is configured")
+        if not self.webhooks.submit(WebhookUpdate("", "account", value, field=field)):
+            raise ValueError("the webhook queue is full")
+
+    def _announce(self, field: str, value: dict[str, Any]) -> None:
+        """An account change Meta announces, queued when webhooks are configured."""
+        if self.config.webhook_url is not None:
+            self.emit_account_change(field, value)
 
     def _apply(self, new: RuntimeConfig) -> None:
         old, self.config = self.config, new

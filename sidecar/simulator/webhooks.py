@@ -1,4 +1,5 @@
-"""Webhook deliveries of the Graph API simulator: statuses and inbound messages.
+"""Webhook deliveries of the Graph API simulator: statuses, inbound messages and
+account changes (``simulator/account.py`` builds their values).
 
 Updates are queued without waiting (a bounded queue, so a send is never slowed
 down) and a single background task posts them to the configured URL, batching
@@ -20,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,17 +33,20 @@ logger = logging.getLogger(__name__)
 
 META_BATCH_LIMIT = 1000
 
-UpdateKind = Literal["statuses", "messages"]
+UpdateKind = Literal["statuses", "messages", "account"]
 
 
 @dataclass(frozen=True, slots=True)
 class WebhookUpdate:
-    """One ``statuses[]`` or ``messages[]`` item, plus the sender of a message."""
+    """One ``statuses[]`` or ``messages[]`` item, plus the sender of a message;
+    or (kind ``account``) the whole ``value`` of a change of ``field``
+    (``message_template_status_update`` …)."""
 
     phone_number_id: str
     kind: UpdateKind
     item: dict[str, Any]
     contact: dict[str, Any] | None = None
+    field: str = "messages"
 
 
 def status_item(
@@ -105,9 +110,14 @@ def inbound_message_item(
 def build_payload(
     updates: list[WebhookUpdate], *, waba_id: str, display_phone_number: str
 ) -> dict[str, Any]:
-    """One ``whatsapp_business_account`` payload; a change per (number, kind)."""
+    """One ``whatsapp_business_account`` payload; a change per (number, kind), and
+    one per account change (the entry then carries ``time``, as Meta's do)."""
     values: dict[tuple[str, str], dict[str, Any]] = {}
+    account: list[dict[str, Any]] = []
     for update in updates:
+        if update.kind == "account":
+            account.append({"value": update.item, "field": update.field})
+            continue
         key = (update.phone_number_id, update.kind)
         value = values.get(key)
         if value is None:
@@ -126,7 +136,10 @@ def build_payload(
             value["contacts"].append(update.contact)
         value[update.kind].append(update.item)
     changes = [{"value": value, "field": "messages"} for value in values.values()]
-    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": changes}]}
+    entry: dict[str, Any] = {"id": waba_id, "changes": changes + account}
+    if account:
+        entry["time"] = int(time.time())
+    return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
 @dataclass(slots=True)

@@ -2,6 +2,7 @@
 
 This module is the one to import from. The records the stores keep live in
 ``stores/records.py``, the quota and dedup stores in ``stores/counters.py``,
+the engagement role (template events, sessions) in ``stores/engagement.py``,
 the send path's roles (sends, dead letters, outbox, leases) in
 ``stores/sending.py``; all are re-exported here.
 
@@ -17,7 +18,7 @@ Who implements what (``factory.py`` is the only place that picks):
     DedupStore       sqlite                redis
     StateStore       sqlite                postgresql
       (subjects, consent, suppression, service window, sends/idempotency,
-       dead letters, outbox, audit, four-eyes operations)
+       dead letters, outbox, audit, four-eyes operations, engagement)
 
 Rules for every backend:
 - A method that returns has made its write durable (SQLite WAL commit,
@@ -35,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from sidecar.stores.counters import DedupStore, QuotaStore
+from sidecar.stores.engagement import EngagementStore
 from sidecar.stores.records import (
     OUTCOME_IN_DOUBT,
     OUTCOME_REJECTED,
@@ -70,6 +72,7 @@ __all__ = [
     "DeadLetterRecord",
     "DeadLetterStore",
     "DedupStore",
+    "EngagementStore",
     "KeyRotationStore",
     "LeaseStore",
     "OperationRecord",
@@ -253,6 +256,7 @@ class StateStore(
     LeaseStore,
     AuditStore,
     OperationStore,
+    EngagementStore,
     Protocol,
 ):
     """The durable state of one deployment (SQLite or PostgreSQL)."""

@@ -77,6 +77,16 @@ class QuotaStore(Protocol):
         admission recorded since stays. One round trip; atomic."""
         ...
 
+    async def share(self, key: str, value: str, ttl: float) -> None:
+        """Keep ``value`` under ``key`` for ``ttl`` seconds (the last write wins),
+        for every replica on this backend: what one replica learnt (a number's
+        capacity, read from Graph) the others read with ``shared``."""
+        ...
+
+    async def shared(self, key: str) -> str | None:
+        """The value ``share`` left under ``key``, or None once it expired."""
+        ...
+
     async def ping(self) -> None:
         """Raise StoreUnavailable if the backend cannot be reached."""
         ...

@@ -46,6 +46,7 @@ class MemoryQuotaStore:
         self._tat: dict[str, float] = {}
         self._unique: dict[str, tuple[float, OrderedDict[str, float]]] = {}
         self._hits: dict[str, tuple[float, deque[float]]] = {}
+        self._notes: dict[str, tuple[str, float]] = {}  # key -> (value, expires at)
         self._calls = 0
 
     async def acquire(self, key: str, rate: float, burst: float, cost: int = 1) -> float:
@@ -160,10 +161,24 @@ class MemoryQuotaStore:
         self._maybe_sweep(now)
         return True
 
+    async def share(self, key: str, value: str, ttl: float) -> None:
+        """Keep ``value`` for ``ttl`` seconds; see ``QuotaStore.share``."""
+        self._notes[key] = (value, self._clock() + ttl)
+
+    async def shared(self, key: str) -> str | None:
+        note = self._notes.get(key)
+        if note is None:
+            return None
+        if note[1] <= self._clock():
+            del self._notes[key]
+            return None
+        return note[0]
+
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
+        self._notes.clear()
         self._tat.clear()
         self._unique.clear()
         self._hits.clear()

@@ -15,7 +15,8 @@ violations and misuse are bugs and propagate unchanged.
 
 The operations are written by role — ``postgres_consent`` (subjects,
 consent, windows), ``postgres_sends`` (sends, leases, statuses, dead
-letters, outbox), ``postgres_audit`` (operations, audit, key rotation) — and
+letters, outbox), ``postgres_audit`` (operations, audit, key rotation),
+``postgres_engagement`` (template status events, sessions) — and
 composed here with the connection, the reads that span roles and meta.
 """
 
@@ -30,11 +31,12 @@ from sidecar.stores import postgres_sql as sql
 from sidecar.stores.base import SendContext, Subject, SubjectData
 from sidecar.stores.postgres_audit import PostgresAudit
 from sidecar.stores.postgres_consent import PostgresConsent
+from sidecar.stores.postgres_engagement import PostgresEngagement
 from sidecar.stores.postgres_link import COMMAND_TIMEOUT, POOL_SIZE, Link
 from sidecar.stores.postgres_sends import PostgresSends
 
 
-class PostgresStateStore(PostgresConsent, PostgresSends, PostgresAudit):
+class PostgresStateStore(PostgresConsent, PostgresSends, PostgresAudit, PostgresEngagement):
     """``StateStore`` on PostgreSQL (``postgresql://user@host/db``), shared by replicas.
 
     state = PostgresStateStore("postgresql://wa@db:5432/wa")

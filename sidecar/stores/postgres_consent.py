@@ -50,7 +50,7 @@ class PostgresConsent:
         return subject
 
     async def delete_subject(self, subject_id: str) -> dict[str, int]:
-        """Counts per kind: subject, consent, consent_state, windows, sends,
+        """Counts per kind: subject, consent, consent_state, windows, sessions, sends,
         dead_letters, statuses. Suppression rows stay (keyed by suppression index)."""
         row = await self._link.fetchrow(sql.DELETE_SUBJECT, subject_id)
         return dict(zip(sql.DELETE_SUBJECT_KINDS, map(int, row), strict=True))

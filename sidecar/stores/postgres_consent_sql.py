@@ -37,6 +37,8 @@ WITH sent AS (
     DELETE FROM dead_letters WHERE key IN (SELECT key FROM sent) RETURNING 1
 ), win AS (
     DELETE FROM windows WHERE subject_id = $1 RETURNING 1
+), ses AS (
+    DELETE FROM sessions WHERE subject_id = $1 RETURNING 1
 ), cur AS (
     DELETE FROM consent_current WHERE subject_id = $1 RETURNING 1
 ), ev AS (
@@ -45,14 +47,15 @@ WITH sent AS (
     DELETE FROM subjects WHERE id = $1 RETURNING 1
 )
 SELECT (SELECT count(*) FROM st), (SELECT count(*) FROM dl), (SELECT count(*) FROM sent),
-       (SELECT count(*) FROM win), (SELECT count(*) FROM cur), (SELECT count(*) FROM ev),
-       (SELECT count(*) FROM subj)
+       (SELECT count(*) FROM win), (SELECT count(*) FROM ses), (SELECT count(*) FROM cur),
+       (SELECT count(*) FROM ev), (SELECT count(*) FROM subj)
 """
 DELETE_SUBJECT_KINDS = (
     "statuses",
     "dead_letters",
     "sends",
     "windows",
+    "sessions",
     "consent_state",
     "consent",
     "subject",

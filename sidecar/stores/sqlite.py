@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sidecar.stores import sqlite_consent_sql as consent_sql
+from sidecar.stores import sqlite_engagement_sql as engagement
 from sidecar.stores import sqlite_send_sql as sends
 from sidecar.stores import sqlite_sql as sql
 from sidecar.stores import sqlite_status_sql as status_sql
@@ -98,7 +99,7 @@ class SqliteStateStore:
             candidates = fresh
 
     async def delete_subject(self, subject_id: str) -> dict[str, int]:
-        """Counts per kind: subject, consent, consent_state, windows, sends,
+        """Counts per kind: subject, consent, consent_state, windows, sessions, sends,
         dead_letters, statuses. Suppression rows stay (keyed by suppression index)."""
         return await self._link.write(consent_sql.delete_subject, subject_id)
 
@@ -251,6 +252,34 @@ class SqliteStateStore:
             total += done
             if done < _PURGE_CHUNK and statuses < _PURGE_CHUNK:
                 return total
+
+    # ----------------------------------------------------------------------- engagement
+
+    async def record_template_status(
+        self, event_key: str, template_id: str, event: str, category: str, at: float
+    ) -> None:
+        await self._link.run(
+            engagement.record_template_status, event_key, template_id, event, category, at
+        )
+
+    async def template_counts(self, since: float) -> dict[tuple[str, str], int]:
+        return await self._link.run(engagement.template_counts, since)
+
+    async def record_inbound(
+        self, phone_number_id: str, subject_id: str, at: float, window: float
+    ) -> bool:
+        return await self._link.write(
+            engagement.record_inbound, phone_number_id, subject_id, at, window
+        )
+
+    async def mark_reply(self, key: str, at: float, window: float) -> float | None:
+        return await self._link.run(engagement.mark_reply, key, at, window)
+
+    async def session_times(self, since: float) -> list[tuple[float, float | None]]:
+        return await self._link.run(engagement.session_times, since)
+
+    async def purge_engagement(self, older_than: float) -> int:
+        return await self._link.write(engagement.purge_engagement, older_than)
 
     # ----------------------------------------------------------------------- dead letters
 

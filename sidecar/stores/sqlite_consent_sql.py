@@ -68,6 +68,7 @@ def delete_subject(db: sqlite3.Connection, subject_id: str) -> dict[str, int]:
         ),
         ("sends", "DELETE FROM sends WHERE subject_id = ?1 AND subject_id != ''"),
         ("windows", "DELETE FROM windows WHERE subject_id = ?1"),
+        ("sessions", "DELETE FROM sessions WHERE subject_id = ?1"),
         ("consent_state", "DELETE FROM consent_current WHERE subject_id = ?1"),
         ("consent", "DELETE FROM consent_events WHERE subject_id = ?1"),
         ("subject", "DELETE FROM subjects WHERE id = ?1"),

@@ -124,6 +124,117 @@ class Metrics:
             ["listener", "result"],
             registry=r,
         )
+        # Account webhooks (service/account.py); labels from closed sets.
+        self.template_statuses = Counter(
+            "wa_sidecar_template_status_updates",
+            "message_template_status_update webhooks by event and template category.",
+            ["event", "category"],
+            registry=r,
+        )
+        self.template_categories = Counter(
+            "wa_sidecar_template_category_updates",
+            "template_category_update webhooks by the category a template moves to.",
+            ["category"],
+            registry=r,
+        )
+        self.phone_quality = Counter(
+            "wa_sidecar_phone_quality_updates",
+            "phone_number_quality_update webhooks by event (THROUGHPUT_UPGRADE, ...).",
+            ["event"],
+            registry=r,
+        )
+        self.capability_updates = Counter(
+            "wa_sidecar_capability_updates",
+            "business_capability_update webhooks (the portfolio's messaging limit changed).",
+            registry=r,
+        )
+        self.account_alerts = Counter(
+            "wa_sidecar_account_alerts",
+            "account_alerts webhooks by severity and alert type.",
+            ["severity", "type"],
+            registry=r,
+        )
+        # Engagement KPIs: user-initiated sessions and the business's first reply.
+        self.sessions_opened = Counter(
+            "wa_sidecar_sessions_opened",
+            "User-initiated sessions: inbound messages that found no open service window.",
+            registry=r,
+        )
+        self.first_reply = Histogram(
+            "wa_sidecar_session_first_reply_seconds",
+            "Seconds from the message that opened a session to the business's first send"
+            " accepted by Graph, for sessions answered within the service window.",
+            buckets=(10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400),
+            registry=r,
+        )
+        # Capacity that follows the account (service/capacity.py).
+        self.account_throughput = Gauge(
+            "wa_sidecar_account_throughput",
+            "Messages per second the account allows the number (80, 1000, 20 on the Business"
+            " app), as last read from Graph.",
+            ["phone_number_id"],
+            registry=r,
+        )
+        self.quality_rating = Gauge(
+            "wa_sidecar_quality_rating",
+            "The number's quality rating: 3 GREEN, 2 YELLOW, 1 RED, 0 unknown.",
+            ["phone_number_id"],
+            registry=r,
+        )
+        self.account_messaging_limit = Gauge(
+            "wa_sidecar_messaging_limit",
+            "Unique users per rolling 24 h the portfolio may reach (-1: unlimited), as in force.",
+            registry=r,
+        )
+        self.capacity_changes = Counter(
+            "wa_sidecar_capacity_changes",
+            "Changes of what the account allows: what (throughput, quality, messaging_limit)"
+            " and direction (up, down).",
+            ["what", "direction"],
+            registry=r,
+        )
+        self.capacity_reads = Counter(
+            "wa_sidecar_capacity_reads",
+            "Capacity readings by source: graph, shared (another replica's), failed.",
+            ["result"],
+            registry=r,
+        )
+        # Meta's own analytics (service/insights.py), to set beside the sidecar's counts.
+        self.meta_messages = Gauge(
+            "wa_sidecar_meta_messages",
+            "Meta's message analytics for the WABA: sent or delivered (metric) in the UTC day"
+            " (period today or yesterday).",
+            ["metric", "period"],
+            registry=r,
+        )
+        self.meta_template_messages = Gauge(
+            "wa_sidecar_meta_template_messages",
+            "Meta's template analytics: sent, delivered, read, clicked (metric) per template in"
+            " the UTC day (period today or yesterday).",
+            ["template_id", "template", "category", "metric", "period"],
+            registry=r,
+        )
+        self.meta_pulls = Counter(
+            "wa_sidecar_meta_pulls",
+            "Pulls of Meta's analytics by result: ok, throttled (80007 or 4), failed.",
+            ["result"],
+            registry=r,
+        )
+        self.meta_calls = Counter(
+            "wa_sidecar_meta_calls", "Graph calls made to pull Meta's analytics.", registry=r
+        )
+        self.meta_last_pull = Gauge(
+            "wa_sidecar_meta_last_pull_timestamp_seconds",
+            "Unix time of the last complete pull of Meta's analytics.",
+            registry=r,
+        )
+        # Series the alerts watch start at 0, so the first event is an increase.
+        for event in ("APPROVED", "REJECTED", "PAUSED", "DISABLED"):
+            for category in ("MARKETING", "UTILITY", "AUTHENTICATION", "unknown"):
+                self.template_statuses.labels(event, category)
+        for what in ("throughput", "quality", "messaging_limit"):
+            for way in ("up", "down"):
+                self.capacity_changes.labels(what, way)
         self.store_up = Gauge(
             "wa_sidecar_store_up",
             "1 when the store answered its last health ping, else 0.",
@@ -134,6 +245,23 @@ class Metrics:
     def delivery_status(self, status: str, count: int = 1) -> None:
         """Count status webhooks; unknown status strings share one label."""
         self.statuses.labels(status if status in DELIVERY_STATUSES else "other").inc(count)
+
+    def capacity(self, phone_number_id: str, rate: float | None, quality: str) -> None:
+        """What the account allows the number now (``rate`` None: not known)."""
+        if rate is not None:
+            self.account_throughput.labels(phone_number_id).set(rate)
+        rank = {"GREEN": 3, "YELLOW": 2, "RED": 1}.get(quality, 0)
+        self.quality_rating.labels(phone_number_id).set(rank)
+
+    def messaging_limit(self, limit: int) -> None:
+        """The tier cap in force (0, no cap, is shown as -1: unlimited)."""
+        self.account_messaging_limit.set(limit or -1)
+
+    def capacity_change(self, what: str, way: str) -> None:
+        self.capacity_changes.labels(what, way).inc()
+
+    def capacity_read(self, result: str) -> None:
+        self.capacity_reads.labels(result).inc()
 
     def watch_send_rates(self, rates: Callable[[], Mapping[str, float]]) -> None:
         """Export the current adaptive send rate per business number at scrape

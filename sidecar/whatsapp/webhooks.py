@@ -3,8 +3,9 @@
 A delivery is ``{"object": "whatsapp_business_account", "entry": [...]}``; every
 ``entry[]`` and ``changes[]`` may carry several ``messages[]``, ``statuses[]``,
 ``errors[]`` or ``user_preferences[]``, and Meta batches up to 1,000 updates in
-one POST, so every list is walked to the end. Changes for other fields
-(``message_template_status_update`` and the like) are skipped.
+one POST, so every list is walked to the end. The account fields
+(``message_template_status_update``, ``phone_number_quality_update`` …) give one
+event per change (``whatsapp/account_events.py``); other fields are skipped.
 
 Anything malformed raises :class:`~sidecar.errors.WebhookParseError` with a
 message that names the field but never its content; no other exception
@@ -23,14 +24,46 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias
 
 from sidecar.errors import WebhookParseError
+from sidecar.whatsapp.account_events import (
+    ACCOUNT_FIELDS,
+    AccountAlert,
+    AccountEvent,
+    CapabilityUpdate,
+    PhoneQualityUpdate,
+    TemplateCategoryUpdate,
+    TemplateStatusUpdate,
+    parse_account_change,
+)
+from sidecar.whatsapp.payload import (
+    fail,
+    read_code,
+    read_list,
+    read_obj,
+    read_str,
+    read_timestamp,
+    read_value,
+)
+
+__all__ = [
+    "MAX_EVENTS",
+    "AccountAlert",
+    "AccountEvent",
+    "CapabilityUpdate",
+    "Event",
+    "InboundMessage",
+    "PhoneQualityUpdate",
+    "PreferenceUpdate",
+    "StatusError",
+    "StatusUpdate",
+    "SystemError",
+    "TemplateCategoryUpdate",
+    "TemplateStatusUpdate",
+    "parse_delivery",
+]
 
 OBJECT = "whatsapp_business_account"
 MAX_EVENTS = 5_000
 """Meta batches at most 1,000 updates; anything far beyond that is not Meta."""
-
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-_INT64_MAX = 2**63 - 1
-_MAX_TIMESTAMP_DIGITS = 18  # any 18-digit number fits an int64
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +170,7 @@ class SystemError:
         return f"e:{digest[:32]}"
 
 
-Event: TypeAlias = InboundMessage | StatusUpdate | PreferenceUpdate | SystemError
+Event: TypeAlias = InboundMessage | StatusUpdate | PreferenceUpdate | SystemError | AccountEvent
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -158,28 +191,28 @@ def parse_delivery(body: bytes, *, max_events: int = MAX_EVENTS) -> list[Event]:
         # RecursionError: the C scanner's answer to very deep nesting.
         raise WebhookParseError("body is not valid JSON") from None
     if type(doc) is not dict:
-        _fail("body", "expected a JSON object")
+        fail("body", "expected a JSON object")
     if doc.get("object") != OBJECT:
-        _fail("object", f"expected {OBJECT!r}")
+        fail("object", f"expected {OBJECT!r}")
     events: list[Event] = []
-    for entry in _list(doc, "entry", "entry", required=True):
+    for entry in read_list(doc, "entry", "entry", required=True):
         if type(entry) is not dict:
-            _fail("entry[]", "expected an object")
-        waba_id = _str(entry, "id", "entry[].id")
-        for change in _list(entry, "changes", "entry[].changes"):
+            fail("entry[]", "expected an object")
+        waba_id = read_str(entry, "id", "entry[].id")
+        for change in read_list(entry, "changes", "entry[].changes"):
             if type(change) is not dict:
-                _fail("changes[]", "expected an object")
+                fail("changes[]", "expected an object")
             field = change.get("field")
             if type(field) is not str:
-                _fail("changes[].field", "expected a string")
+                fail("changes[].field", "expected a string")
             if field == "messages":
-                value = _value(change)
+                value = read_value(change)
                 phone_id, display = _metadata(value)
-                messages = _list(value, "messages", "value.messages")
-                statuses = _list(value, "statuses", "value.statuses")
-                errors = _list(value, "errors", "value.errors")
+                messages = read_list(value, "messages", "value.messages")
+                statuses = read_list(value, "statuses", "value.statuses")
+                errors = read_list(value, "errors", "value.errors")
                 if len(events) + len(messages) + len(statuses) + len(errors) > max_events:
-                    _fail("delivery", f"more than {max_events} events")
+                    fail("delivery", f"more than {max_events} events")
                 if messages:
                     names, only_name = _contact_names(value)
                     for item in messages:
@@ -191,17 +224,26 @@ def parse_delivery(body: bytes, *, max_events: int = MAX_EVENTS) -> list[Event]:
                 for item in statuses:
                     events.append(_status(item, phone_id, waba_id))
                 if errors:
-                    entry_time = _timestamp(entry, "time", "entry[].time", required=False)
+                    entry_time = read_timestamp(entry, "time", "entry[].time", required=False)
                     for item in errors:
                         events.append(_system_error(item, phone_id, waba_id, entry_time))
             elif field == "user_preferences":
-                value = _value(change)
+                value = read_value(change)
                 phone_id, _ = _metadata(value)
-                prefs = _list(value, "user_preferences", "value.user_preferences")
+                prefs = read_list(value, "user_preferences", "value.user_preferences")
                 if len(events) + len(prefs) > max_events:
-                    _fail("delivery", f"more than {max_events} events")
+                    fail("delivery", f"more than {max_events} events")
                 for item in prefs:
                     events.append(_preference(item, phone_id, waba_id))
+            elif field in ACCOUNT_FIELDS:
+                if len(events) >= max_events:
+                    fail("delivery", f"more than {max_events} events")
+                entry_time = read_timestamp(entry, "time", "entry[].time", required=False)
+                events.append(
+                    parse_account_change(
+                        field, read_value(change), waba_id=waba_id, entry_time=entry_time
+                    )
+                )
     return events
 
 
@@ -215,41 +257,41 @@ def _inbound(
     only_name: str,
 ) -> InboundMessage:
     if type(item) is not dict:
-        _fail("messages[]", "expected an object")
-    kind = _str(item, "type", "messages[].type")
+        fail("messages[]", "expected an object")
+    kind = read_str(item, "type", "messages[].type")
     text = payload = label = ""
     if kind == "text":
-        body = _obj(item, "text", "messages[].text")
+        body = read_obj(item, "text", "messages[].text")
         if body is not None:
-            text = _str(body, "body", "messages[].text.body")
+            text = read_str(body, "body", "messages[].text.body")
     elif kind == "interactive":
-        interactive = _obj(item, "interactive", "messages[].interactive")
+        interactive = read_obj(item, "interactive", "messages[].interactive")
         if interactive is not None:
-            reply_kind = _str(interactive, "type", "messages[].interactive.type")
+            reply_kind = read_str(interactive, "type", "messages[].interactive.type")
             if reply_kind in ("button_reply", "list_reply"):
                 where = f"messages[].interactive.{reply_kind}"
-                reply = _obj(interactive, reply_kind, where)
+                reply = read_obj(interactive, reply_kind, where)
                 if reply is not None:
-                    payload = _str(reply, "id", where + ".id")
-                    label = _str(reply, "title", where + ".title")
+                    payload = read_str(reply, "id", where + ".id")
+                    label = read_str(reply, "title", where + ".title")
     elif kind == "button":
-        button = _obj(item, "button", "messages[].button")
+        button = read_obj(item, "button", "messages[].button")
         if button is not None:
-            payload = _str(button, "payload", "messages[].button.payload")
-            label = _str(button, "text", "messages[].button.text")
-    context = _obj(item, "context", "messages[].context")
-    sender = _str(item, "from", "messages[].from")
+            payload = read_str(button, "payload", "messages[].button.payload")
+            label = read_str(button, "text", "messages[].button.text")
+    context = read_obj(item, "context", "messages[].context")
+    sender = read_str(item, "from", "messages[].from")
     return InboundMessage(
         from_number=sender,
-        id=_str(item, "id", "messages[].id", required=True),
-        timestamp=_timestamp(item, "timestamp", "messages[].timestamp"),
+        id=read_str(item, "id", "messages[].id", required=True),
+        timestamp=read_timestamp(item, "timestamp", "messages[].timestamp"),
         type=kind,
         text=text,
         button_payload=payload,
         button_text=label,
         phone_number_id=phone_id,
         display_phone_number=display,
-        context_id="" if context is None else _str(context, "id", "messages[].context.id"),
+        context_id="" if context is None else read_str(context, "id", "messages[].context.id"),
         # wa_id and `from` "may not always match"; a lone contact is the sender.
         contact_name=names.get(sender, only_name),
         waba_id=waba_id,
@@ -258,22 +300,24 @@ def _inbound(
 
 def _status(item: object, phone_id: str, waba_id: str) -> StatusUpdate:
     if type(item) is not dict:
-        _fail("statuses[]", "expected an object")
+        fail("statuses[]", "expected an object")
     errors: tuple[StatusError, ...] = ()
-    raw_errors = _list(item, "errors", "statuses[].errors")
+    raw_errors = read_list(item, "errors", "statuses[].errors")
     if raw_errors:
         errors = tuple(_status_error(raw, "statuses[].errors[]") for raw in raw_errors)
-    pricing = _obj(item, "pricing", "statuses[].pricing")
+    pricing = read_obj(item, "pricing", "statuses[].pricing")
     return StatusUpdate(
-        id=_str(item, "id", "statuses[].id", required=True),
-        status=_str(item, "status", "statuses[].status", required=True),
-        recipient_id=_str(item, "recipient_id", "statuses[].recipient_id"),
-        timestamp=_timestamp(item, "timestamp", "statuses[].timestamp"),
+        id=read_str(item, "id", "statuses[].id", required=True),
+        status=read_str(item, "status", "statuses[].status", required=True),
+        recipient_id=read_str(item, "recipient_id", "statuses[].recipient_id"),
+        timestamp=read_timestamp(item, "timestamp", "statuses[].timestamp"),
         errors=errors,
-        callback_data=_str(item, "biz_opaque_callback_data", "statuses[].biz_opaque_callback_data"),
+        callback_data=read_str(
+            item, "biz_opaque_callback_data", "statuses[].biz_opaque_callback_data"
+        ),
         phone_number_id=phone_id,
         pricing_category=(
-            "" if pricing is None else _str(pricing, "category", "statuses[].pricing.category")
+            "" if pricing is None else read_str(pricing, "category", "statuses[].pricing.category")
         ),
         waba_id=waba_id,
     )
@@ -281,13 +325,13 @@ def _status(item: object, phone_id: str, waba_id: str) -> StatusUpdate:
 
 def _status_error(item: object, where: str) -> StatusError:
     if type(item) is not dict:
-        _fail(where, "expected an object")
-    data = _obj(item, "error_data", where + ".error_data")
+        fail(where, "expected an object")
+    data = read_obj(item, "error_data", where + ".error_data")
     return StatusError(
-        code=_code(item, where + ".code"),
-        title=_str(item, "title", where + ".title"),
-        message=_str(item, "message", where + ".message"),
-        details="" if data is None else _str(data, "details", where + ".error_data.details"),
+        code=read_code(item, where + ".code"),
+        title=read_str(item, "title", where + ".title"),
+        message=read_str(item, "message", where + ".message"),
+        details="" if data is None else read_str(data, "details", where + ".error_data.details"),
     )
 
 
@@ -306,39 +350,25 @@ def _system_error(item: object, phone_id: str, waba_id: str, entry_time: int) ->
 
 def _preference(item: object, phone_id: str, waba_id: str) -> PreferenceUpdate:
     if type(item) is not dict:
-        _fail("user_preferences[]", "expected an object")
+        fail("user_preferences[]", "expected an object")
     return PreferenceUpdate(
-        wa_id=_str(item, "wa_id", "user_preferences[].wa_id", required=True),
-        category=_str(item, "category", "user_preferences[].category", required=True),
-        value=_str(item, "value", "user_preferences[].value", required=True),
-        timestamp=_timestamp(item, "timestamp", "user_preferences[].timestamp"),
-        detail=_str(item, "detail", "user_preferences[].detail"),
+        wa_id=read_str(item, "wa_id", "user_preferences[].wa_id", required=True),
+        category=read_str(item, "category", "user_preferences[].category", required=True),
+        value=read_str(item, "value", "user_preferences[].value", required=True),
+        timestamp=read_timestamp(item, "timestamp", "user_preferences[].timestamp"),
+        detail=read_str(item, "detail", "user_preferences[].detail"),
         phone_number_id=phone_id,
         waba_id=waba_id,
     )
 
 
-# --- field readers: one type check each, the error names the field only ---
-
-
-def _fail(where: str, problem: str) -> NoReturn:
-    raise WebhookParseError(f"{where}: {problem}")
-
-
-def _value(change: dict[str, Any]) -> dict[str, Any]:
-    value = change.get("value")
-    if type(value) is not dict:
-        _fail("changes[].value", "expected an object")
-    return value
-
-
 def _metadata(value: dict[str, Any]) -> tuple[str, str]:
-    meta = _obj(value, "metadata", "value.metadata")
+    meta = read_obj(value, "metadata", "value.metadata")
     if meta is None:
         return "", ""
     return (
-        _str(meta, "phone_number_id", "value.metadata.phone_number_id"),
-        _str(meta, "display_phone_number", "value.metadata.display_phone_number"),
+        read_str(meta, "phone_number_id", "value.metadata.phone_number_id"),
+        read_str(meta, "display_phone_number", "value.metadata.display_phone_number"),
     )
 
 
@@ -346,68 +376,13 @@ def _contact_names(value: dict[str, Any]) -> tuple[dict[str, str], str]:
     """``wa_id → profile.name``, plus the name when there is exactly one contact."""
     names: dict[str, str] = {}
     name = ""
-    contacts = _list(value, "contacts", "value.contacts")
+    contacts = read_list(value, "contacts", "value.contacts")
     for contact in contacts:
         if type(contact) is not dict:
-            _fail("value.contacts[]", "expected an object")
-        profile = _obj(contact, "profile", "value.contacts[].profile")
-        name = "" if profile is None else _str(profile, "name", "value.contacts[].profile.name")
-        wa_id = _str(contact, "wa_id", "value.contacts[].wa_id")
+            fail("value.contacts[]", "expected an object")
+        profile = read_obj(contact, "profile", "value.contacts[].profile")
+        name = "" if profile is None else read_str(profile, "name", "value.contacts[].profile.name")
+        wa_id = read_str(contact, "wa_id", "value.contacts[].wa_id")
         if wa_id:
             names[wa_id] = name
     return names, name if len(contacts) == 1 else ""
-
-
-def _obj(parent: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
-    value = parent.get(key)
-    if value is None or type(value) is dict:
-        return value
-    _fail(where, "expected an object")
-
-
-def _list(parent: dict[str, Any], key: str, where: str, *, required: bool = False) -> list[Any]:
-    value = parent.get(key)
-    if type(value) is list:
-        return value
-    if value is None and not required:
-        return []
-    _fail(where, "expected a list")
-
-
-def _str(parent: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:
-    value = parent.get(key)
-    if type(value) is str:
-        if not value:
-            if required:
-                _fail(where, "must not be empty")
-        elif not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                # A lone surrogate (JSON "\ud800") would break the proto edge later.
-                _fail(where, "not valid Unicode text")
-        return value
-    if value is None and not required:
-        return ""
-    _fail(where, "expected a string")
-
-
-def _timestamp(parent: dict[str, Any], key: str, where: str, *, required: bool = True) -> int:
-    """Unix seconds, sent as a digit string (messages, statuses) or an int (preferences)."""
-    value = parent.get(key)
-    if type(value) is str:
-        if 0 < len(value) <= _MAX_TIMESTAMP_DIGITS and value.isascii() and value.isdigit():
-            return int(value)
-    elif type(value) is int:
-        if 0 <= value <= _INT64_MAX:
-            return value
-    elif value is None and not required:
-        return 0
-    _fail(where, "expected Unix seconds")
-
-
-def _code(parent: dict[str, Any], where: str) -> int:
-    value = parent.get("code")
-    if type(value) is int and _INT32_MIN <= value <= _INT32_MAX:
-        return value
-    _fail(where, "expected a 32-bit integer")

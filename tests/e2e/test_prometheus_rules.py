@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules.yaml"
 RULES_TEST = ROOT / "deploy" / "prometheus" / "rules_test.yaml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "wa-policy-sidecar.json"
-_METRIC = re.compile(r"\b(?:namespace:)?wa_sidecar[a-z0-9_:]*")
+_METRIC = re.compile(r"\b(?:namespace[a-z_]*:)?wa_sidecar[a-z0-9_:]*")
 
 
 def _promtool() -> str:
@@ -57,6 +57,9 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         "WaSidecarWebhookSlow",
         "WaSidecarDeadLetters",
         "WaSidecarQuotaStoreDown",
+        "WaSidecarTemplateRejectedOrPaused",
+        "WaSidecarQualityDropped",
+        "WaSidecarMessagingLimitLowered",
     } <= alerts
     cases = [
         case

@@ -918,12 +918,14 @@ async def test_a_database_at_schema_version_1_migrates_to_the_latest(
     s = await new_subject(state_backend.store)
     # Back to what release 1 left behind: no operations table, suppression
     # entries that do not say who made them, no index of sends held in doubt,
-    # no leases, version 1.
+    # no leases, no engagement tables, version 1.
     await state_backend.raw("DROP TABLE operations", [])
     await state_backend.raw("ALTER TABLE suppression DROP COLUMN by_user", [])
     await state_backend.raw("DROP INDEX sends_in_doubt", [])
     await state_backend.raw("DROP TABLE owner_leases", [])
     await state_backend.raw("DROP INDEX sends_reserved", [])
+    await state_backend.raw("DROP TABLE template_events", [])
+    await state_backend.raw("DROP TABLE sessions", [])
     await state_backend.raw(
         "INSERT INTO suppression (suppression_index, category, created_at) VALUES (?, ?, ?)",
         ["sup", "MARKETING", 1.0],
@@ -938,6 +940,7 @@ async def test_a_database_at_schema_version_1_migrates_to_the_latest(
     await reopened.append_consent(consent(s.id, GRANT, 2.0), "sup", lift_suppression=True)
     assert (await reopened.snapshot(s.id, "sup")).suppressed == {"MARKETING"}
     await reopened.renew_lease("o", expires_at=1.0)
+    assert await reopened.record_inbound("pn", s.id, 5.0, 86_400.0) is True
 
 
 # --------------------------------------------------------------------------- subjects' data

@@ -30,6 +30,7 @@ from sidecar.policy.optout import OptOutMatcher
 from sidecar.policy.signature import SignatureVerifier
 from sidecar.policy.source import SourcePolicy
 from sidecar.policy.types import Category
+from sidecar.service.account import AccountEvents
 from sidecar.service.consent import ConsentManager
 from sidecar.service.models import SendCommand, send_command
 from sidecar.service.outbox import Outbox
@@ -188,7 +189,10 @@ class Rig:
         await self.state.close()
 
     def send_settings(self, **settings: Any) -> SendSettings:
-        """The defaults of ``Settings()``, with ``settings`` overriding fields."""
+        """The defaults of ``Settings()``, with ``settings`` overriding fields (a
+        ``burst`` given is the bucket's size: it no longer follows the rate)."""
+        if "burst" in settings:
+            settings.setdefault("burst_follows_rate", False)
         return dataclasses.replace(send_settings(Settings()), **settings)
 
     def sender(self, **settings: Any) -> Sender:
@@ -233,6 +237,7 @@ class Rig:
                 metrics=self.metrics,
                 event_key_secret=self.keyring.index_subkey(b"test/event-keys"),
                 limiter=limiter,
+                account=AccountEvents(self.metrics, templates=self.state, clock=self.clock),
             ),
             dataclasses.replace(base, **settings),
             clock=self.clock,

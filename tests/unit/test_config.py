@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.config import Secret, Settings, env_name, load_settings, reference_table
+from sidecar.config import FIELDS, Secret, Settings, env_name, load_settings, reference_table
 from sidecar.errors import ConfigError
 
 pytestmark = pytest.mark.unit
@@ -161,7 +161,7 @@ def test_every_declared_setting_and_secret_file_is_a_known_variable(tmp_path: Pa
     secret = tmp_path / "secret"
     secret.write_text("x")
     env: dict[str, str] = {}
-    for name, spec in Settings.__dataclass_fields__.items():
+    for name, spec in FIELDS.items():
         if spec.metadata["secret"]:
             env[env_name(name) + "_FILE"] = str(secret)
         elif isinstance(spec.default, tuple):
@@ -271,3 +271,20 @@ def test_the_owner_heartbeat_must_beat_within_the_lease() -> None:
         environ={"WA_SIDECAR_OWNER_LEASE_TTL": "3", "WA_SIDECAR_OWNER_HEARTBEAT_INTERVAL": "1"}
     )
     assert (s.owner_lease_ttl, s.owner_heartbeat_interval) == (3.0, 1.0)
+
+
+def test_a_setting_is_pinned_only_when_the_operator_gave_it(tmp_path: Path) -> None:
+    default = load_settings(environ={})
+    assert not default.pinned("send_rate") and not default.pinned("messaging_limit")
+    # Given at its default value still pins it: the account no longer moves it.
+    assert load_settings(environ={"WA_SIDECAR_SEND_RATE": "80"}).pinned("send_rate")
+    cfg = tmp_path / "sidecar.yaml"
+    cfg.write_text("messaging_limit: 0\n")
+    from_file = load_settings(str(cfg), {})
+    assert from_file.pinned("messaging_limit") and not from_file.pinned("send_rate")
+
+
+def test_the_record_of_given_settings_is_no_setting_itself() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"WA_SIDECAR_GIVEN": "send_rate"})
+    assert err.value.setting == "WA_SIDECAR_GIVEN"

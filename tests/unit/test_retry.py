@@ -395,3 +395,31 @@ def test_rate_always_stays_between_floor_and_configured(
         value = rate.on_throttle(now) if throttled else rate.on_success(now)
         assert 2.0 <= value <= 80.0
         assert 2.0 <= rate.current(now) <= 80.0
+
+
+def test_an_upgrade_moves_the_rate_to_the_new_ceiling_even_after_a_cut() -> None:
+    rate = AdaptiveRate(configured=80.0, floor=1.0)
+    rate.on_throttle(now=100.0)  # 40
+    assert rate.reconfigure(1000.0, 12.5, now=100.0) == 1000.0
+    assert rate.current(200.0) == 1000.0
+    assert (rate.configured, rate.floor) == (1000.0, 12.5)
+
+
+def test_a_downgrade_caps_the_rate_and_keeps_a_deeper_cut() -> None:
+    full = AdaptiveRate(configured=1000.0, floor=12.5)
+    assert full.reconfigure(80.0, 1.0, now=10.0) == 80.0
+    cut = AdaptiveRate(configured=1000.0, floor=12.5, cooldown=0.0)
+    cut.on_throttle(now=10.0)
+    cut.on_throttle(now=10.0)
+    cut.on_throttle(now=10.0)
+    cut.on_throttle(now=10.0)  # 62.5, below the new ceiling
+    assert cut.reconfigure(80.0, 1.0, now=10.0) == 62.5
+    assert cut.current(10.0 + 30.0) == 80.0  # recovers at 80/30 per second, up to 80
+
+
+def test_reconfigure_refuses_a_rate_it_cannot_hold() -> None:
+    rate = AdaptiveRate(configured=80.0, floor=1.0)
+    with pytest.raises(ValueError):
+        rate.reconfigure(0.0, 0.0, now=1.0)
+    with pytest.raises(ValueError):
+        rate.reconfigure(20.0, 30.0, now=1.0)

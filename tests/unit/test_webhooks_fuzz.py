@@ -15,11 +15,17 @@ from hypothesis import strategies as st
 
 from sidecar.errors import WebhookParseError
 from sidecar.policy.signature import SignatureResult, SignatureVerifier, sign
+from sidecar.whatsapp.account_events import ACCOUNT_FIELDS
 from sidecar.whatsapp.webhooks import (
+    AccountAlert,
+    CapabilityUpdate,
     InboundMessage,
+    PhoneQualityUpdate,
     PreferenceUpdate,
     StatusUpdate,
     SystemError,
+    TemplateCategoryUpdate,
+    TemplateStatusUpdate,
     parse_delivery,
 )
 
@@ -38,14 +44,27 @@ def check_events(events: list[Any]) -> None:
     """Whatever parses must be safe to hand to the proto layer."""
     assert isinstance(events, list)
     for event in events:
-        assert isinstance(event, InboundMessage | StatusUpdate | PreferenceUpdate | SystemError)
+        assert isinstance(
+            event,
+            InboundMessage
+            | StatusUpdate
+            | PreferenceUpdate
+            | SystemError
+            | TemplateStatusUpdate
+            | TemplateCategoryUpdate
+            | PhoneQualityUpdate
+            | CapabilityUpdate
+            | AccountAlert,
+        )
         assert isinstance(event.dedup_key, str)
         for field in dataclasses.fields(event):
             value = getattr(event, field.name)
             if isinstance(value, str):
                 value.encode("utf-8")
-            elif field.name == "timestamp":
+            elif field.name in ("timestamp", "entry_time", "effective_at", "disable_date"):
                 assert value in INT64
+            elif field.name.startswith("max_"):
+                assert value == -1 or value in INT64
             elif field.name == "code":
                 assert value in INT32
         for error in getattr(event, "errors", ()):
@@ -126,6 +145,22 @@ def test_arbitrary_json_under_a_valid_envelope_parses_or_is_rejected(value: obje
         },
     ):
         parse_or_reject(json.dumps(shape).encode())
+
+
+@FAST
+@given(st.sampled_from(sorted(ACCOUNT_FIELDS)), json_values, json_values)
+def test_arbitrary_account_changes_parse_or_are_rejected(
+    field: str, value: object, inner: object
+) -> None:
+    nested = {"alert_info": inner, "other_info": inner, "rejection_info": inner, "event": inner}
+    for shape_value in (value, nested, {"message_template_id": inner, "event": "APPROVED"}):
+        doc = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {"id": "1", "time": inner, "changes": [{"field": field, "value": shape_value}]}
+            ],
+        }
+        parse_or_reject(json.dumps(doc).encode())
 
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])

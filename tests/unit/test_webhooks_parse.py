@@ -17,6 +17,7 @@ from sidecar.whatsapp.webhooks import (
     StatusError,
     StatusUpdate,
     SystemError,
+    TemplateStatusUpdate,
     parse_delivery,
 )
 
@@ -192,7 +193,7 @@ def test_errors_webhook_130429_is_a_system_error() -> None:
 
 def test_every_sample_webhook_parses_to_at_least_one_event() -> None:
     webhooks = [p for p in SAMPLES.glob("*.json") if p.name != "signature_test_vectors.json"]
-    assert len(webhooks) == 11
+    assert len(webhooks) == 19
     for path in webhooks:
         assert parse_delivery(path.read_bytes()), path.name
 
@@ -221,13 +222,18 @@ def test_mixed_fields_in_one_delivery_all_parse_and_unknown_fields_are_skipped()
     prefs = sample_doc("user_preferences_stop_CONSTRUCTED.json")["entry"][0]["changes"][0]
     errors = sample_doc("errors_webhook_130429.json")["entry"][0]["changes"][0]
     template = {"field": "message_template_status_update", "value": {"event": "APPROVED"}}
-    odd = {"field": "account_alerts", "value": ["not", "an", "object"]}
+    odd = {"field": "phone_number_name_update", "value": ["not", "an", "object"]}
     doc = delivery(
         {"id": WABA, "changes": [template, messages_change([text_message("wamid.a")]), odd]},
         {"id": WABA, "changes": [prefs, errors]},
     )
     kinds = [type(event) for event in parse_delivery(encode(doc))]
-    assert kinds == [InboundMessage, PreferenceUpdate, SystemError]
+    assert kinds == [
+        TemplateStatusUpdate,
+        InboundMessage,
+        PreferenceUpdate,
+        SystemError,
+    ]
 
 
 def test_thousand_event_batch_parses() -> None:

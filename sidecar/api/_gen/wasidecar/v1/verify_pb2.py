@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19wasidecar/v1/verify.proto\x12\x0cwasidecar.v1\"\xb0\x01\n\x0eWebhookRequest\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\x12:\n\x07headers\x18\x04 \x03(\x0b\x32).wasidecar.v1.WebhookRequest.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa9\x01\n\rWebhookResult\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\'\n\x06reason\x18\x02 \x01(\x0e\x32\x17.wasidecar.v1.Rejection\x12\x11\n\tduplicate\x18\x03 \x01(\x08\x12#\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x13.wasidecar.v1.Event\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x18\n\x10\x64uplicate_events\x18\x06 \x01(\x05\"\xe1\x01\n\x05\x45vent\x12/\n\x07message\x18\x01 \x01(\x0b\x32\x1c.wasidecar.v1.InboundMessageH\x00\x12,\n\x06status\x18\x02 \x01(\x0b\x32\x1a.wasidecar.v1.StatusUpdateH\x00\x12\x34\n\npreference\x18\x03 \x01(\x0b\x32\x1e.wasidecar.v1.PreferenceUpdateH\x00\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x19.wasidecar.v1.SystemErrorH\x00\x12\x0f\n\x07waba_id\x18\x05 \x01(\tB\x06\n\x04kind\"\x8f\x02\n\x0eInboundMessage\x12\x13\n\x0b\x66rom_number\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x16\n\x0e\x62utton_payload\x18\x06 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x07 \x01(\t\x12\x0f\n\x07opt_out\x18\x08 \x01(\x08\x12\x0e\n\x06opt_in\x18\t \x01(\x08\x12\x1c\n\x14\x64isplay_phone_number\x18\n \x01(\t\x12\x12\n\ncontext_id\x18\x0b \x01(\t\x12\x14\n\x0c\x63ontact_name\x18\x0c \x01(\t\x12\x13\n\x0b\x62utton_text\x18\r \x01(\t\"L\n\x0bStatusError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x04 \x01(\t\"\xdb\x01\n\x0cStatusUpdate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0crecipient_id\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12)\n\x06\x65rrors\x18\x05 \x03(\x0b\x32\x19.wasidecar.v1.StatusError\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x07 \x01(\t\x12\x18\n\x10pricing_category\x18\x08 \x01(\t\x12\x0f\n\x07opt_out\x18\t \x01(\x08\"\x9f\x01\n\x10PreferenceUpdate\x12\r\n\x05wa_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x06 \x01(\t\x12\x0f\n\x07opt_out\x18\x07 \x01(\x08\x12\x0e\n\x06opt_in\x18\x08 \x01(\x08\"e\n\x0bSystemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x04 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x05 \x01(\t\"L\n\x13SubscriptionRequest\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x14\n\x0cverify_token\x18\x02 \x01(\t\x12\x11\n\tchallenge\x18\x03 \x01(\t\"3\n\x12SubscriptionResult\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x11\n\tchallenge\x18\x02 \x01(\t\"\x15\n\x13StreamEventsRequest*\xbe\x02\n\tRejection\x12\x19\n\x15REJECTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17REJECTION_BAD_SIGNATURE\x10\x01\x12\x1f\n\x1bREJECTION_MISSING_SIGNATURE\x10\x02\x12\x1c\n\x18REJECTION_IP_NOT_ALLOWED\x10\x03\x12\x1a\n\x16REJECTION_RATE_LIMITED\x10\x04\x12\x1f\n\x1bREJECTION_MALFORMED_PAYLOAD\x10\x05\x12\x17\n\x13REJECTION_TOO_LARGE\x10\x06\x12!\n\x1dREJECTION_MALFORMED_SIGNATURE\x10\x07\x12#\n\x1fREJECTION_UNSUPPORTED_SIGNATURE\x10\x08\x12\x1c\n\x18REJECTION_NOT_CONFIGURED\x10\t2\x80\x02\n\rVerifyService\x12J\n\rVerifyWebhook\x12\x1c.wasidecar.v1.WebhookRequest\x1a\x1b.wasidecar.v1.WebhookResult\x12Y\n\x12VerifySubscription\x12!.wasidecar.v1.SubscriptionRequest\x1a .wasidecar.v1.SubscriptionResult\x12H\n\x0cStreamEvents\x12!.wasidecar.v1.StreamEventsRequest\x1a\x13.wasidecar.v1.Event0\x01\x42\x63\n\x0fio.wasidecar.v1P\x01ZNgithub.com/wa-policy-sidecar/wa-policy-sidecar/gen/go/wasidecar/v1;wasidecarv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19wasidecar/v1/verify.proto\x12\x0cwasidecar.v1\"\xb0\x01\n\x0eWebhookRequest\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\t\x12\x11\n\tremote_ip\x18\x03 \x01(\t\x12:\n\x07headers\x18\x04 \x03(\x0b\x32).wasidecar.v1.WebhookRequest.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa9\x01\n\rWebhookResult\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\'\n\x06reason\x18\x02 \x01(\x0e\x32\x17.wasidecar.v1.Rejection\x12\x11\n\tduplicate\x18\x03 \x01(\x08\x12#\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x13.wasidecar.v1.Event\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x18\n\x10\x64uplicate_events\x18\x06 \x01(\x05\"\x9d\x04\n\x05\x45vent\x12/\n\x07message\x18\x01 \x01(\x0b\x32\x1c.wasidecar.v1.InboundMessageH\x00\x12,\n\x06status\x18\x02 \x01(\x0b\x32\x1a.wasidecar.v1.StatusUpdateH\x00\x12\x34\n\npreference\x18\x03 \x01(\x0b\x32\x1e.wasidecar.v1.PreferenceUpdateH\x00\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x19.wasidecar.v1.SystemErrorH\x00\x12=\n\x0ftemplate_status\x18\x06 \x01(\x0b\x32\".wasidecar.v1.TemplateStatusUpdateH\x00\x12\x41\n\x11template_category\x18\x07 \x01(\x0b\x32$.wasidecar.v1.TemplateCategoryUpdateH\x00\x12\x39\n\rphone_quality\x18\x08 \x01(\x0b\x32 .wasidecar.v1.PhoneQualityUpdateH\x00\x12\x34\n\ncapability\x18\t \x01(\x0b\x32\x1e.wasidecar.v1.CapabilityUpdateH\x00\x12\x33\n\raccount_alert\x18\n \x01(\x0b\x32\x1a.wasidecar.v1.AccountAlertH\x00\x12\x0f\n\x07waba_id\x18\x05 \x01(\t\x12\x12\n\nentry_time\x18\x0b \x01(\x03\x42\x06\n\x04kind\"\x8f\x02\n\x0eInboundMessage\x12\x13\n\x0b\x66rom_number\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x16\n\x0e\x62utton_payload\x18\x06 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x07 \x01(\t\x12\x0f\n\x07opt_out\x18\x08 \x01(\x08\x12\x0e\n\x06opt_in\x18\t \x01(\x08\x12\x1c\n\x14\x64isplay_phone_number\x18\n \x01(\t\x12\x12\n\ncontext_id\x18\x0b \x01(\t\x12\x14\n\x0c\x63ontact_name\x18\x0c \x01(\t\x12\x13\n\x0b\x62utton_text\x18\r \x01(\t\"L\n\x0bStatusError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x04 \x01(\t\"\xdb\x01\n\x0cStatusUpdate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0crecipient_id\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12)\n\x06\x65rrors\x18\x05 \x03(\x0b\x32\x19.wasidecar.v1.StatusError\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x07 \x01(\t\x12\x18\n\x10pricing_category\x18\x08 \x01(\t\x12\x0f\n\x07opt_out\x18\t \x01(\x08\"\x9f\x01\n\x10PreferenceUpdate\x12\r\n\x05wa_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x06 \x01(\t\x12\x0f\n\x07opt_out\x18\x07 \x01(\x08\x12\x0e\n\x06opt_in\x18\x08 \x01(\x08\"e\n\x0bSystemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x04 \x01(\t\x12\x17\n\x0fphone_number_id\x18\x05 \x01(\t\"\xb6\x01\n\x14TemplateStatusUpdate\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\r\n\x05\x65vent\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x06 \x01(\t\x12\r\n\x05title\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x14\n\x0c\x64isable_date\x18\t \x01(\x03\"\xae\x01\n\x16TemplateCategoryUpdate\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x19\n\x11previous_category\x18\x04 \x01(\t\x12\x14\n\x0cnew_category\x18\x05 \x01(\t\x12\x18\n\x10\x63orrect_category\x18\x06 \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x07 \x01(\x03\"~\n\x12PhoneQualityUpdate\x12\x1c\n\x14\x64isplay_phone_number\x18\x01 \x01(\t\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x15\n\rcurrent_limit\x18\x03 \x01(\t\x12\x11\n\told_limit\x18\x04 \x01(\t\x12\x11\n\tmax_daily\x18\x05 \x01(\t\"\x9b\x01\n\x10\x43\x61pabilityUpdate\x12\x1e\n\x16max_daily_per_business\x18\x01 \x01(\x03\x12\x1b\n\x13max_daily_per_phone\x18\x02 \x01(\x03\x12&\n\x1emax_phone_numbers_per_business\x18\x03 \x01(\x03\x12\"\n\x1amax_phone_numbers_per_waba\x18\x04 \x01(\x03\"{\n\x0c\x41\x63\x63ountAlert\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\x11\n\tentity_id\x18\x02 \x01(\t\x12\x10\n\x08severity\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\"L\n\x13SubscriptionRequest\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x14\n\x0cverify_token\x18\x02 \x01(\t\x12\x11\n\tchallenge\x18\x03 \x01(\t\"3\n\x12SubscriptionResult\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x11\n\tchallenge\x18\x02 \x01(\t\"\x15\n\x13StreamEventsRequest*\xbe\x02\n\tRejection\x12\x19\n\x15REJECTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17REJECTION_BAD_SIGNATURE\x10\x01\x12\x1f\n\x1bREJECTION_MISSING_SIGNATURE\x10\x02\x12\x1c\n\x18REJECTION_IP_NOT_ALLOWED\x10\x03\x12\x1a\n\x16REJECTION_RATE_LIMITED\x10\x04\x12\x1f\n\x1bREJECTION_MALFORMED_PAYLOAD\x10\x05\x12\x17\n\x13REJECTION_TOO_LARGE\x10\x06\x12!\n\x1dREJECTION_MALFORMED_SIGNATURE\x10\x07\x12#\n\x1fREJECTION_UNSUPPORTED_SIGNATURE\x10\x08\x12\x1c\n\x18REJECTION_NOT_CONFIGURED\x10\t2\x80\x02\n\rVerifyService\x12J\n\rVerifyWebhook\x12\x1c.wasidecar.v1.WebhookRequest\x1a\x1b.wasidecar.v1.WebhookResult\x12Y\n\x12VerifySubscription\x12!.wasidecar.v1.SubscriptionRequest\x1a .wasidecar.v1.SubscriptionResult\x12H\n\x0cStreamEvents\x12!.wasidecar.v1.StreamEventsRequest\x1a\x13.wasidecar.v1.Event0\x01\x42\x63\n\x0fio.wasidecar.v1P\x01ZNgithub.com/wa-policy-sidecar/wa-policy-sidecar/gen/go/wasidecar/v1;wasidecarv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\017io.wasidecar.v1P\001ZNgithub.com/wa-policy-sidecar/wa-policy-sidecar/gen/go/wasidecar/v1;wasidecarv1'
   _globals['_WEBHOOKREQUEST_HEADERSENTRY']._loaded_options = None
   _globals['_WEBHOOKREQUEST_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_REJECTION']._serialized_start=1616
-  _globals['_REJECTION']._serialized_end=1934
+  _globals['_REJECTION']._serialized_start=2705
+  _globals['_REJECTION']._serialized_end=3023
   _globals['_WEBHOOKREQUEST']._serialized_start=44
   _globals['_WEBHOOKREQUEST']._serialized_end=220
   _globals['_WEBHOOKREQUEST_HEADERSENTRY']._serialized_start=174
@@ -43,23 +43,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WEBHOOKRESULT']._serialized_start=223
   _globals['_WEBHOOKRESULT']._serialized_end=392
   _globals['_EVENT']._serialized_start=395
-  _globals['_EVENT']._serialized_end=620
-  _globals['_INBOUNDMESSAGE']._serialized_start=623
-  _globals['_INBOUNDMESSAGE']._serialized_end=894
-  _globals['_STATUSERROR']._serialized_start=896
-  _globals['_STATUSERROR']._serialized_end=972
-  _globals['_STATUSUPDATE']._serialized_start=975
-  _globals['_STATUSUPDATE']._serialized_end=1194
-  _globals['_PREFERENCEUPDATE']._serialized_start=1197
-  _globals['_PREFERENCEUPDATE']._serialized_end=1356
-  _globals['_SYSTEMERROR']._serialized_start=1358
-  _globals['_SYSTEMERROR']._serialized_end=1459
-  _globals['_SUBSCRIPTIONREQUEST']._serialized_start=1461
-  _globals['_SUBSCRIPTIONREQUEST']._serialized_end=1537
-  _globals['_SUBSCRIPTIONRESULT']._serialized_start=1539
-  _globals['_SUBSCRIPTIONRESULT']._serialized_end=1590
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=1592
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=1613
-  _globals['_VERIFYSERVICE']._serialized_start=1937
-  _globals['_VERIFYSERVICE']._serialized_end=2193
+  _globals['_EVENT']._serialized_end=936
+  _globals['_INBOUNDMESSAGE']._serialized_start=939
+  _globals['_INBOUNDMESSAGE']._serialized_end=1210
+  _globals['_STATUSERROR']._serialized_start=1212
+  _globals['_STATUSERROR']._serialized_end=1288
+  _globals['_STATUSUPDATE']._serialized_start=1291
+  _globals['_STATUSUPDATE']._serialized_end=1510
+  _globals['_PREFERENCEUPDATE']._serialized_start=1513
+  _globals['_PREFERENCEUPDATE']._serialized_end=1672
+  _globals['_SYSTEMERROR']._serialized_start=1674
+  _globals['_SYSTEMERROR']._serialized_end=1775
+  _globals['_TEMPLATESTATUSUPDATE']._serialized_start=1778
+  _globals['_TEMPLATESTATUSUPDATE']._serialized_end=1960
+  _globals['_TEMPLATECATEGORYUPDATE']._serialized_start=1963
+  _globals['_TEMPLATECATEGORYUPDATE']._serialized_end=2137
+  _globals['_PHONEQUALITYUPDATE']._serialized_start=2139
+  _globals['_PHONEQUALITYUPDATE']._serialized_end=2265
+  _globals['_CAPABILITYUPDATE']._serialized_start=2268
+  _globals['_CAPABILITYUPDATE']._serialized_end=2423
+  _globals['_ACCOUNTALERT']._serialized_start=2425
+  _globals['_ACCOUNTALERT']._serialized_end=2548
+  _globals['_SUBSCRIPTIONREQUEST']._serialized_start=2550
+  _globals['_SUBSCRIPTIONREQUEST']._serialized_end=2626
+  _globals['_SUBSCRIPTIONRESULT']._serialized_start=2628
+  _globals['_SUBSCRIPTIONRESULT']._serialized_end=2679
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=2681
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=2702
+  _globals['_VERIFYSERVICE']._serialized_start=3026
+  _globals['_VERIFYSERVICE']._serialized_end=3282
 # @@protoc_insertion_point(module_scope)

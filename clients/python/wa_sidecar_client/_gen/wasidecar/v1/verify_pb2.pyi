@@ -158,9 +158,17 @@ class Event(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PREFERENCE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    TEMPLATE_STATUS_FIELD_NUMBER: _builtins.int
+    TEMPLATE_CATEGORY_FIELD_NUMBER: _builtins.int
+    PHONE_QUALITY_FIELD_NUMBER: _builtins.int
+    CAPABILITY_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ALERT_FIELD_NUMBER: _builtins.int
     WABA_ID_FIELD_NUMBER: _builtins.int
+    ENTRY_TIME_FIELD_NUMBER: _builtins.int
     waba_id: _builtins.str
     """WABA id (entry[].id)."""
+    entry_time: _builtins.int
+    """entry[].time of an account webhook (when Meta triggered it), Unix seconds; 0 if absent."""
     @_builtins.property
     def message(self) -> Global___InboundMessage: ...
     @_builtins.property
@@ -169,6 +177,18 @@ class Event(_message.Message):
     def preference(self) -> Global___PreferenceUpdate: ...
     @_builtins.property
     def error(self) -> Global___SystemError: ...
+    @_builtins.property
+    def template_status(self) -> Global___TemplateStatusUpdate:
+        """Account webhooks (no effect on sends beyond what their comments say)."""
+
+    @_builtins.property
+    def template_category(self) -> Global___TemplateCategoryUpdate: ...
+    @_builtins.property
+    def phone_quality(self) -> Global___PhoneQualityUpdate: ...
+    @_builtins.property
+    def capability(self) -> Global___CapabilityUpdate: ...
+    @_builtins.property
+    def account_alert(self) -> Global___AccountAlert: ...
     def __init__(
         self,
         *,
@@ -176,13 +196,19 @@ class Event(_message.Message):
         status: Global___StatusUpdate | None = ...,
         preference: Global___PreferenceUpdate | None = ...,
         error: Global___SystemError | None = ...,
+        template_status: Global___TemplateStatusUpdate | None = ...,
+        template_category: Global___TemplateCategoryUpdate | None = ...,
+        phone_quality: Global___PhoneQualityUpdate | None = ...,
+        capability: Global___CapabilityUpdate | None = ...,
+        account_alert: Global___AccountAlert | None = ...,
         waba_id: _builtins.str = ...,
+        entry_time: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "kind", b"kind", "message", b"message", "preference", b"preference", "status", b"status"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["account_alert", b"account_alert", "capability", b"capability", "error", b"error", "kind", b"kind", "message", b"message", "phone_quality", b"phone_quality", "preference", b"preference", "status", b"status", "template_category", b"template_category", "template_status", b"template_status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "kind", b"kind", "message", b"message", "preference", b"preference", "status", b"status", "waba_id", b"waba_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_alert", b"account_alert", "capability", b"capability", "entry_time", b"entry_time", "error", b"error", "kind", b"kind", "message", b"message", "phone_quality", b"phone_quality", "preference", b"preference", "status", b"status", "template_category", b"template_category", "template_status", b"template_status", "waba_id", b"waba_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["message", "status", "preference", "error"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["message", "status", "preference", "error", "template_status", "template_category", "phone_quality", "capability", "account_alert"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -402,6 +428,217 @@ class SystemError(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SystemError: _TypeAlias = SystemError  # noqa: Y015
+
+@_typing.final
+class TemplateStatusUpdate(_message.Message):
+    """message_template_status_update: a template was approved, rejected, paused,
+    disabled, flagged, reinstated ... Counted in
+    wa_sidecar_template_status_updates_total{event,category} and, for APPROVED and
+    REJECTED, in the template approval rate (`wa-sidecar kpis`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    DISABLE_DATE_FIELD_NUMBER: _builtins.int
+    template_id: _builtins.str
+    """message_template_id."""
+    name: _builtins.str
+    language: _builtins.str
+    """message_template_language, e.g. "en_US"."""
+    event: _builtins.str
+    """"APPROVED", "REJECTED", "PAUSED", "DISABLED", "FLAGGED", "REINSTATED", ..."""
+    reason: _builtins.str
+    """Rejection reason ("INVALID_FORMAT", "PROMOTIONAL", ...); "NONE" or empty otherwise."""
+    category: _builtins.str
+    """message_template_category: "MARKETING", "UTILITY", "AUTHENTICATION"; may be empty."""
+    title: _builtins.str
+    """other_info.title of a pause ("FIRST_PAUSE", "UNPAUSE", ...) or rejection_info.reason."""
+    description: _builtins.str
+    """other_info.description or rejection_info.recommendation."""
+    disable_date: _builtins.int
+    """disable_info.disable_date, Unix seconds; 0 if absent."""
+    def __init__(
+        self,
+        *,
+        template_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        language: _builtins.str = ...,
+        event: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        category: _builtins.str = ...,
+        title: _builtins.str = ...,
+        description: _builtins.str = ...,
+        disable_date: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "description", b"description", "disable_date", b"disable_date", "event", b"event", "language", b"language", "name", b"name", "reason", b"reason", "template_id", b"template_id", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TemplateStatusUpdate: _TypeAlias = TemplateStatusUpdate  # noqa: Y015
+
+@_typing.final
+class TemplateCategoryUpdate(_message.Message):
+    """template_category_update: a template's category changed, or will change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_CATEGORY_FIELD_NUMBER: _builtins.int
+    NEW_CATEGORY_FIELD_NUMBER: _builtins.int
+    CORRECT_CATEGORY_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_AT_FIELD_NUMBER: _builtins.int
+    template_id: _builtins.str
+    name: _builtins.str
+    language: _builtins.str
+    previous_category: _builtins.str
+    """A completed change: previous_category -> new_category."""
+    new_category: _builtins.str
+    correct_category: _builtins.str
+    """An impending change: the category it will get, effective at effective_at."""
+    effective_at: _builtins.int
+    def __init__(
+        self,
+        *,
+        template_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        language: _builtins.str = ...,
+        previous_category: _builtins.str = ...,
+        new_category: _builtins.str = ...,
+        correct_category: _builtins.str = ...,
+        effective_at: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correct_category", b"correct_category", "effective_at", b"effective_at", "language", b"language", "name", b"name", "new_category", b"new_category", "previous_category", b"previous_category", "template_id", b"template_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TemplateCategoryUpdate: _TypeAlias = TemplateCategoryUpdate  # noqa: Y015
+
+@_typing.final
+class PhoneQualityUpdate(_message.Message):
+    """phone_number_quality_update: a business number's throughput or messaging
+    limit changed. The sidecar reads the number's capacity again at once.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPLAY_PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    CURRENT_LIMIT_FIELD_NUMBER: _builtins.int
+    OLD_LIMIT_FIELD_NUMBER: _builtins.int
+    MAX_DAILY_FIELD_NUMBER: _builtins.int
+    display_phone_number: _builtins.str
+    """The business's display number (Meta names no phone_number_id here)."""
+    event: _builtins.str
+    """"THROUGHPUT_UPGRADE", "ONBOARDING", and on older versions "UPGRADE", "DOWNGRADE",
+    "FLAGGED", "UNFLAGGED".
+    """
+    current_limit: _builtins.str
+    """current_limit / old_limit, e.g. "TIER_UNLIMITED", "TIER_2K" (being retired by Meta)."""
+    old_limit: _builtins.str
+    max_daily: _builtins.str
+    """max_daily_conversations_per_business: the portfolio's messaging limit tier."""
+    def __init__(
+        self,
+        *,
+        display_phone_number: _builtins.str = ...,
+        event: _builtins.str = ...,
+        current_limit: _builtins.str = ...,
+        old_limit: _builtins.str = ...,
+        max_daily: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_limit", b"current_limit", "display_phone_number", b"display_phone_number", "event", b"event", "max_daily", b"max_daily", "old_limit", b"old_limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PhoneQualityUpdate: _TypeAlias = PhoneQualityUpdate  # noqa: Y015
+
+@_typing.final
+class CapabilityUpdate(_message.Message):
+    """business_capability_update: the portfolio's messaging limit and number caps.
+    The sidecar reads its capacity again at once. -1 is unlimited, 0 absent.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAX_DAILY_PER_BUSINESS_FIELD_NUMBER: _builtins.int
+    MAX_DAILY_PER_PHONE_FIELD_NUMBER: _builtins.int
+    MAX_PHONE_NUMBERS_PER_BUSINESS_FIELD_NUMBER: _builtins.int
+    MAX_PHONE_NUMBERS_PER_WABA_FIELD_NUMBER: _builtins.int
+    max_daily_per_business: _builtins.int
+    max_daily_per_phone: _builtins.int
+    max_phone_numbers_per_business: _builtins.int
+    max_phone_numbers_per_waba: _builtins.int
+    def __init__(
+        self,
+        *,
+        max_daily_per_business: _builtins.int = ...,
+        max_daily_per_phone: _builtins.int = ...,
+        max_phone_numbers_per_business: _builtins.int = ...,
+        max_phone_numbers_per_waba: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_daily_per_business", b"max_daily_per_business", "max_daily_per_phone", b"max_daily_per_phone", "max_phone_numbers_per_business", b"max_phone_numbers_per_business", "max_phone_numbers_per_waba", b"max_phone_numbers_per_waba"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CapabilityUpdate: _TypeAlias = CapabilityUpdate  # noqa: Y015
+
+@_typing.final
+class AccountAlert(_message.Message):
+    """account_alerts: an alert about the business, a number or its limits."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTITY_TYPE_FIELD_NUMBER: _builtins.int
+    ENTITY_ID_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    entity_type: _builtins.str
+    """"BUSINESS", "PHONE_NUMBER", ..."""
+    entity_id: _builtins.str
+    severity: _builtins.str
+    """"CRITICAL", "WARNING", "INFORMATIONAL"."""
+    status: _builtins.str
+    """"ACTIVE", "NONE"."""
+    type: _builtins.str
+    """e.g. "INCREASED_CAPABILITIES_ELIGIBILITY_FAILED", "OBA_APPROVED"."""
+    description: _builtins.str
+    def __init__(
+        self,
+        *,
+        entity_type: _builtins.str = ...,
+        entity_id: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        status: _builtins.str = ...,
+        type: _builtins.str = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "entity_id", b"entity_id", "entity_type", b"entity_type", "severity", b"severity", "status", b"status", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccountAlert: _TypeAlias = AccountAlert  # noqa: Y015
 
 @_typing.final
 class SubscriptionRequest(_message.Message):
