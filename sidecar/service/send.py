@@ -282,29 +282,35 @@ class Sender:
         try:
             if result.outcome is Outcome.DEAD_LETTERED:
                 await self._dead_letter(cmd, result)
-            if not await d.state.finish_send(*finish, self._clock()):
+            if result.outcome is Outcome.SENT:
+                stored = await self._finish_sent(cmd.key, result)
+            else:
+                stored = await d.state.finish_send(*finish, self._clock())
+            if not stored:
                 log.info(
                     "send outcome not stored: the record was resolved meanwhile",
                     extra={"event": "finish_superseded", "idempotency_key": cmd.key},
                 )
-            elif result.outcome is Outcome.SENT:
-                await self._answered(cmd.key)
         except asyncio.CancelledError:  # the outcome is known: store it anyway
             self._later(d.state.finish_send(*finish, self._clock()))
             raise
         self._count(cmd, result.outcome, result.decision.reason)
         return result
 
-    async def _answered(self, key: str) -> None:
-        """A send accepted by Graph may be the first reply to a session its
-        recipient opened: the session response KPIs. Best effort: a store
-        failure here costs a KPI sample, never the send's answer."""
-        try:
-            delay = await self._d.state.mark_reply(key, self._clock(), self._s.window_seconds)
-        except StoreUnavailable:
-            return
+    async def _finish_sent(self, key: str, result: SendResult) -> bool:
+        """Store a SENT outcome and, in the same store operation, the first
+        reply to a session its recipient opened (the session response KPIs)."""
+        stored, delay = await self._d.state.finish_sent(
+            key,
+            self.owner,
+            result.message_id,
+            result.to_json(),
+            self._clock(),
+            self._s.window_seconds,
+        )
         if delay is not None:
             self._d.metrics.first_reply.observe(delay)
+        return stored
 
     async def _hold_in_doubt(
         self, cmd: SendCommand, result: SendResult, resendable: bool

@@ -39,12 +39,16 @@ class EngagementStore(Protocol):
         (number, subject), across replicas."""
         ...
 
-    async def mark_reply(self, key: str, at: float, window: float) -> float | None:
-        """The send recorded under ``key`` was accepted by Graph at ``at``: if the
-        latest session of its recipient on its number opened at or before
-        ``at`` has no reply yet and opened less than ``window`` seconds before,
-        record ``at`` as its first reply and return the seconds since it opened;
-        otherwise (no such session, already answered, too late) None. Atomic."""
+    async def finish_sent(
+        self, key: str, owner: str, message_id: str, response: bytes, at: float, window: float
+    ) -> tuple[bool, float | None]:
+        """``finish_send`` with the outcome SENT (Graph accepted it at ``at``)
+        and, in the same operation, the reply it may be: if the latest session
+        of its recipient on its number opened at or before ``at`` has no reply
+        yet and opened less than ``window`` seconds before, ``at`` is recorded
+        as its first reply. Returns (stored, seconds since that session opened
+        or None). Nothing stored (the record was resolved meanwhile): no reply
+        is marked either. Atomic."""
         ...
 
     async def session_times(self, since: float) -> list[tuple[float, float | None]]:

@@ -4,7 +4,9 @@ customer sessions (``stores/engagement.py``), with their SQL."""
 from __future__ import annotations
 
 from sidecar.stores.postgres_consent_sql import TOUCH_WINDOW
-from sidecar.stores.postgres_link import Link
+from sidecar.stores.postgres_link import Link, affected
+from sidecar.stores.postgres_send_sql import FINISH_SEND
+from sidecar.stores.records import OUTCOME_SENT
 
 INSERT_TEMPLATE_EVENT = (
     "INSERT INTO template_events (event_key, template_id, event, category, at)"
@@ -84,9 +86,17 @@ class PostgresEngagement:
             await conn.execute(OPEN_SESSION, *key, at)
             return True
 
-    async def mark_reply(self, key: str, at: float, window: float) -> float | None:
-        opened = await self._link.fetchval(MARK_REPLY, key, at, window)
-        return None if opened is None else at - float(opened)
+    async def finish_sent(
+        self, key: str, owner: str, message_id: str, response: bytes, at: float, window: float
+    ) -> tuple[bool, float | None]:
+        async with self._link.transaction() as conn:
+            done = await conn.execute(
+                FINISH_SEND, key, owner, OUTCOME_SENT, message_id, response, at
+            )
+            if not affected(done):
+                return False, None
+            opened = await conn.fetchval(MARK_REPLY, key, at, window)
+        return True, None if opened is None else at - float(opened)
 
     async def session_times(self, since: float) -> list[tuple[float, float | None]]:
         rows = await self._link.fetch(SESSION_TIMES, since)

@@ -272,8 +272,12 @@ class SqliteStateStore:
             engagement.record_inbound, phone_number_id, subject_id, at, window
         )
 
-    async def mark_reply(self, key: str, at: float, window: float) -> float | None:
-        return await self._link.run(engagement.mark_reply, key, at, window)
+    async def finish_sent(
+        self, key: str, owner: str, message_id: str, response: bytes, at: float, window: float
+    ) -> tuple[bool, float | None]:
+        return await self._link.run(
+            engagement.finish_sent, key, owner, message_id, response, at, window
+        )
 
     async def session_times(self, since: float) -> list[tuple[float, float | None]]:
         return await self._link.run(engagement.session_times, since)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from sidecar.stores.records import OUTCOME_SENT
 from sidecar.stores.sqlite_consent_sql import touch_window
+from sidecar.stores.sqlite_send_sql import finish_send
 
 _SESSION_KEY = "phone_number_id = ? AND subject_id = ?"
 _MARK_REPLY = """
@@ -78,9 +80,19 @@ def record_inbound(
     return True
 
 
-def mark_reply(db: sqlite3.Connection, key: str, at: float, window: float) -> float | None:
+def finish_sent(  # mirrors EngagementStore.finish_sent
+    db: sqlite3.Connection,
+    key: str,
+    owner: str,
+    message_id: str,
+    response: bytes,
+    at: float,
+    window: float,
+) -> tuple[bool, float | None]:
+    if not finish_send(db, key, owner, OUTCOME_SENT, message_id, response, at):
+        return False, None
     row = db.execute(_MARK_REPLY, {"key": key, "at": at, "window": window}).fetchone()
-    return None if row is None else at - float(row[0])
+    return True, None if row is None else at - float(row[0])
 
 
 def session_times(db: sqlite3.Connection, since: float) -> list[tuple[float, float | None]]:

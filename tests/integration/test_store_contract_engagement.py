@@ -24,7 +24,7 @@ async def new_subject(store: StateStore) -> str:
 
 
 async def reply(store: StateStore, subject_id: str, at: float, *, pn: str = PN) -> float | None:
-    """A send to the subject accepted at ``at``; what ``mark_reply`` says of it."""
+    """A send to the subject accepted at ``at``; what ``finish_sent`` says of it."""
     key = f"k{next(_ids)}"
     record = SendRecord(
         key=key,
@@ -38,8 +38,10 @@ async def reply(store: StateStore, subject_id: str, at: float, *, pn: str = PN) 
         updated_at=at,
     )
     assert await store.begin_send(record) is None
-    assert await store.finish_send(key, "me", OUTCOME_SENT, "wamid.x", b"{}", at)
-    return await store.mark_reply(key, at, DAY)
+    stored, delay = await store.finish_sent(key, "me", "wamid.x", b"{}", at, DAY)
+    assert stored
+    assert (await store.get_send(key)).outcome == OUTCOME_SENT
+    return delay
 
 
 async def test_template_events_are_counted_once_per_key_by_category_and_event(
@@ -111,6 +113,32 @@ async def test_a_reply_too_late_or_without_a_session_answers_nothing(
     assert await reply(state_store, other, 1_500.0, pn="pn-2") is None  # another number
     assert await reply(state_store, other, 900.0) is None  # before it opened
     assert await state_store.session_times(0.0) == [(1_000.0, None), (1_000.0, None)]
+
+
+async def test_a_send_resolved_meanwhile_stores_nothing_and_answers_no_session(
+    state_store: StateStore,
+) -> None:
+    s = await new_subject(state_store)
+    await state_store.record_inbound(PN, s, 1_000.0, DAY)
+    record = SendRecord(
+        key="taken",
+        fingerprint="fp",
+        state=SendState.IN_FLIGHT,
+        owner="me",
+        phone_number_id=PN,
+        category="SERVICE",
+        subject_id=s,
+        created_at=1_050.0,
+        updated_at=1_050.0,
+    )
+    assert await state_store.begin_send(record) is None
+    # Another owner's outcome: not ours to store, and not a reply of ours.
+    assert await state_store.finish_sent("taken", "other", "wamid.y", b"{}", 1_060.0, DAY) == (
+        False,
+        None,
+    )
+    assert (await state_store.get_send("taken")).state is SendState.IN_FLIGHT
+    assert await state_store.session_times(0.0) == [(1_000.0, None)]
 
 
 async def test_concurrent_inbound_messages_open_one_session(state_store: StateStore) -> None:
