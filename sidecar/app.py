@@ -191,7 +191,7 @@ async def build_runtime(settings: Settings) -> Runtime:
 
 
 def _start_workers(
-    runtime: Runtime, stop: asyncio.Event, servers: GrpcServers
+    runtime: Runtime, stop: asyncio.Event, servers: GrpcServers, probed: asyncio.Event
 ) -> list[asyncio.Task[None]]:
     """Background work beside the RPCs: retention, capacity reads, store probes (gauge and
     the ``wasidecar.store.*`` health components), and outbox dispatch unless
@@ -207,7 +207,9 @@ def _start_workers(
         workers.append(asyncio.create_task(runtime.access.watch(stop)))
     pings = {"state": runtime.stores.state.ping, "quota": runtime.stores.quota.ping}
     workers.append(
-        asyncio.create_task(watch_stores(pings, runtime.metrics, stop, on_change=servers.set_store))
+        asyncio.create_task(
+            watch_stores(pings, runtime.metrics, stop, on_change=servers.set_store, looked=probed)
+        )
     )
     if runtime.insights is not None:
         workers.append(asyncio.create_task(runtime.insights.run(stop)))
@@ -311,9 +313,11 @@ async def serve(
         await stack.enter_async_context(runtime.lease.held(runtime.sender.settle))
         await servers.start()
         refresher = asyncio.create_task(runtime.tokens.run(stop))
-        workers = _start_workers(runtime, stop, servers)
+        probed = asyncio.Event()  # the stores' first probe (at most its 1 s timeout)
+        workers = _start_workers(runtime, stop, servers, probed)
         if https is not None:
             workers.append(asyncio.create_task(https.watch(stop)))
+        await probed.wait()
         await servers.set_serving(True)
         await servers.set_secrets(runtime.secrets.healthy)
         ready.set()

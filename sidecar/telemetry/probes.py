@@ -32,26 +32,35 @@ async def watch_stores(
     interval: float = 5.0,
     ping_timeout: float = 1.0,
     on_change: OnChange | None = None,
+    looked: asyncio.Event | None = None,
 ) -> None:
     """Ping every store each ``interval`` seconds until ``stop`` is set;
-    ``on_change(name, up)`` hears every flip (e.g. to set gRPC health)."""
+    ``on_change(name, up)`` hears every flip (e.g. to set gRPC health);
+    ``looked`` is set once the first round is recorded (serving waits for it,
+    so the gauge and the health components say something true from the start)."""
     down: set[str] = set()
-    while not stop.is_set():
-        results = await asyncio.gather(*(_ping(ping, ping_timeout) for ping in pings.values()))
-        for name, ok in zip(pings, results, strict=True):
-            metrics.store_up.labels(name).set(1.0 if ok else 0.0)
-            if not ok and name not in down:
-                down.add(name)
-                log.warning("store not answering", extra={"event": "store_down", "store": name})
-                if on_change is not None:
-                    await on_change(name, False)
-            elif ok and name in down:
-                down.discard(name)
-                log.info("store answering again", extra={"event": "store_up", "store": name})
-                if on_change is not None:
-                    await on_change(name, True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+    try:
+        while not stop.is_set():
+            results = await asyncio.gather(*(_ping(ping, ping_timeout) for ping in pings.values()))
+            for name, ok in zip(pings, results, strict=True):
+                metrics.store_up.labels(name).set(1.0 if ok else 0.0)
+                if not ok and name not in down:
+                    down.add(name)
+                    log.warning("store not answering", extra={"event": "store_down", "store": name})
+                    if on_change is not None:
+                        await on_change(name, False)
+                elif ok and name in down:
+                    down.discard(name)
+                    log.info("store answering again", extra={"event": "store_up", "store": name})
+                    if on_change is not None:
+                        await on_change(name, True)
+            if looked is not None:
+                looked.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+    finally:
+        if looked is not None:  # stopped before a first round: nobody waits in vain
+            looked.set()
 
 
 async def _ping(ping: Ping, limit: float) -> bool:
