@@ -18,6 +18,7 @@ messaging limit. ``POST /_sim/account`` is the same over HTTP; ``POST
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,6 +166,7 @@ class SimulatedAccount:
     reads: list[CapacityRead] = field(default_factory=list)
     _limiters: dict[float, ThroughputLimiter] = field(default_factory=dict)
     _start_limit: str = ""
+    _read_made: asyncio.Event | None = None  # set (and dropped) at the next read
 
     def __post_init__(self) -> None:
         self._start_limit = self.messaging_limit
@@ -181,6 +183,9 @@ class SimulatedAccount:
         self.reads.append(
             CapacityRead(time.monotonic(), phone_number_id, number.throughput, self.messaging_limit)
         )
+        if self._read_made is not None:
+            self._read_made.set()
+            self._read_made = None
         known: dict[str, Any] = {
             "throughput": {"level": number.throughput},
             "whatsapp_business_manager_messaging_limit": self.messaging_limit,
@@ -243,6 +248,20 @@ class SimulatedAccount:
         if messaging_limit is not None and messaging_limit != self.messaging_limit:
             self.messaging_limit = messaging_limit
             self.emit("business_capability_update", capability_value(TIER_LIMITS[messaging_limit]))
+
+    async def wait_read(
+        self, matches: Callable[[CapacityRead], bool], after: int = 0
+    ) -> CapacityRead:
+        """The first read past the ``after``-th that ``matches``; waits (on the
+        reads, not on time) until one is made."""
+        while True:
+            for read in self.reads[after:]:
+                if matches(read):
+                    return read
+            after = len(self.reads)
+            if self._read_made is None:
+                self._read_made = asyncio.Event()
+            await self._read_made.wait()
 
     def reset(self) -> None:
         self.numbers.clear()

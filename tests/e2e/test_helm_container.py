@@ -37,6 +37,7 @@ from support.helm import (
 from support.kubelet import LocalContainer
 from support.openbao import OpenBao
 from support.tokenreview import TokenReview, kubernetes_auth, service_account_jwt
+from support.waiting import eventually
 
 from sidecar.api._gen.wasidecar.v1 import (
     common_pb2,
@@ -400,10 +401,10 @@ async def test_rendered_vault_sidecar_logs_in_to_openbao_with_its_projected_toke
                 assert not await _webhook_valid(channel, "vault-app-secret-two")
                 # A new KV version is taken at the rendered reload interval.
                 await bao.put(path, **{**values, "app_secret": "vault-app-secret-two"})
-                deadline = time.monotonic() + 10
-                while not await _webhook_valid(channel, "vault-app-secret-two"):
-                    assert time.monotonic() < deadline, "the rotated App Secret was not taken"
-                    await asyncio.sleep(0.05)
+                await eventually(
+                    lambda: _webhook_valid(channel, "vault-app-secret-two"),
+                    "the rotated App Secret taken",
+                )
                 # Within the rendered overlap the replaced secret still verifies.
                 assert await _webhook_valid(channel, "vault-app-secret-one")
             proc.send_signal(signal.SIGTERM)

@@ -43,12 +43,9 @@ def otp(key: str, n: int) -> send_pb2.SendRequest:
 async def served(state: SimulatorState, level: str, after: int) -> float:
     """When the simulator first answered a capacity read with ``level`` (reads
     after the ``after``-th); waits for that read to happen."""
-    for _ in range(1000):
-        for read in state.account.reads[after:]:
-            if read.throughput == level:
-                return read.monotonic
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"the sidecar never read {level}")
+    async with asyncio.timeout(10):
+        read = await state.account.wait_read(lambda r: r.throughput == level, after)
+    return read.monotonic
 
 
 def accepted(state: SimulatorState, start: float, end: float) -> int:

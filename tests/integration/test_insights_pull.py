@@ -4,12 +4,13 @@ makes the next pull wait twice as long, then four times."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.metrics import scrape, total
+from support.metrics import Samples, scrape, total
+from support.waiting import eventually
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
 from sidecar.simulator import SimulatorHandle
@@ -35,14 +36,16 @@ def template(name: str, category: int, n: int) -> send_pb2.SendRequest:
     )
 
 
-async def until(proc: SidecarProcess, check: object, what: str) -> dict:  # type: ignore[type-arg]
+async def until(proc: SidecarProcess, check: Callable[[Samples], bool], what: str) -> Samples:
     """Scrape until ``check(samples)`` holds (the pull runs every 0.5 s)."""
-    for _ in range(200):
-        samples = await scrape(proc.admin_url)
-        if check(samples):  # type: ignore[operator]
-            return samples
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
+    last: list[Samples] = [{}]
+
+    async def holds() -> bool:
+        last[0] = await scrape(proc.admin_url)
+        return check(last[0])
+
+    await eventually(holds, what, timeout=10.0, period=0.05)
+    return last[0]
 
 
 async def test_metas_numbers_arrive_as_gauges_consistent_with_what_was_sent(
@@ -58,7 +61,7 @@ async def test_metas_numbers_arrive_as_gauges_consistent_with_what_was_sent(
             reply = await stub.Send(template("order_update", common_pb2.CATEGORY_AUTHENTICATION, n))
             assert reply.outcome == send_pb2.OUTCOME_SENT
 
-        def all_in(samples: dict) -> bool:  # type: ignore[type-arg]
+        def all_in(samples: Samples) -> bool:
             return total(samples, "wa_sidecar_meta_messages", metric="sent") == 8
 
         samples = await until(proc, all_in, "8 messages sent in Meta's analytics")
@@ -82,7 +85,7 @@ async def test_an_80007_doubles_the_pause_before_the_next_pull(
     insights.fail_next.extend([80007, 80007])
     async with SidecarProcess(tmp_path, ENV, graph_url=simulator.url) as proc:
 
-        def pulled_after_two_refusals(samples: dict) -> bool:  # type: ignore[type-arg]
+        def pulled_after_two_refusals(samples: Samples) -> bool:
             return total(samples, "wa_sidecar_meta_pulls_total", result="ok") >= 2
 
         samples = await until(proc, pulled_after_two_refusals, "two good pulls")

@@ -8,12 +8,12 @@ import base64
 import json
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from support.waiting import eventually
 
 from sidecar.api._gen.wasidecar.v1 import (
     common_pb2,
@@ -97,13 +97,6 @@ async def run_rotate(env: dict[str, str], cwd: Path) -> tuple[int, dict[str, Any
     lines = out.decode().strip().splitlines()
     assert lines, err.decode()
     return proc.returncode, json.loads(lines[-1])
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 class Traffic:
@@ -270,7 +263,7 @@ async def test_rotation_runs_online_and_the_old_key_can_be_retired(
                     return False
             return True
 
-        await until(all_sent, "queued sends to go out")
+        await eventually(all_sent, "queued sends to go out", timeout=15.0)
 
         audit = await consent.ListAudit(consent_pb2.ListAuditRequest(page_size=1000))
         rotations = [json.loads(e.detail_json) for e in audit.entries if e.action == "keys.rotate"]

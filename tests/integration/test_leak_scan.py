@@ -10,7 +10,6 @@ webhooks verify and are refused, consent is granted, exported and erased.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import time
@@ -24,6 +23,7 @@ import yaml
 from support.leaks import Needle, number_needles, scan
 from support.openbao import OpenBao
 from support.otlp import Receiver
+from support.waiting import eventually
 
 from sidecar.api._gen.wasidecar.v1 import (
     common_pb2,
@@ -196,17 +196,14 @@ async def traffic(proc: SidecarProcess, sim: SimulatorHandle, bao: OpenBao) -> l
         verify_token=ROTATED_VERIFY,
         encryption_key=ENCRYPTION_KEY,
     )
-    deadline = time.monotonic() + 10
-    while not (
-        await verify.VerifySubscription(
-            verify_pb2.SubscriptionRequest(
-                mode="subscribe", verify_token=ROTATED_VERIFY, challenge="8"
-            ),
-            metadata=app,
-        )
-    ).ok:
-        assert time.monotonic() < deadline, "the rotated secrets were never taken"
-        await asyncio.sleep(0.05)
+    handshake = verify_pb2.SubscriptionRequest(
+        mode="subscribe", verify_token=ROTATED_VERIFY, challenge="8"
+    )
+
+    async def rotated() -> bool:
+        return bool((await verify.VerifySubscription(handshake, metadata=app)).ok)
+
+    await eventually(rotated, "the rotated secrets taken", timeout=10)
     assert (await send.Send(otp(NUMBERS[8], "leak-7"), metadata=app)).outcome == (
         send_pb2.OUTCOME_SENT
     )

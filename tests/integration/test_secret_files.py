@@ -4,14 +4,13 @@ restart (issue 15)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
-import time
 from pathlib import Path
 
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.waiting import eventually
 
 from sidecar.api._gen.wasidecar.v1 import (
     common_pb2,
@@ -95,10 +94,9 @@ async def test_a_swapped_secret_volume_is_taken_without_a_restart(
             access_token="EAAFILESECOND0002", app_secret="file-secret-two", verify_token="file-v2"
         )
         del simulator.state.tokens["EAAFILEFIRST0001"]
-        deadline = time.monotonic() + 5
-        while not await valid(proc, "file-secret-two"):
-            assert time.monotonic() < deadline, "the new App Secret was not taken"
-            await asyncio.sleep(0.02)
+        await eventually(
+            lambda: valid(proc, "file-secret-two"), "the new App Secret taken", timeout=5
+        )
         assert await valid(proc, "file-secret-one"), "the old secret verifies during the overlap"
         assert (await send.Send(otp("+16505550202"))).outcome == send_pb2.OUTCOME_SENT
         expected = hashlib.sha256(b"EAAFILESECOND0002").hexdigest()
@@ -112,10 +110,11 @@ async def test_a_swapped_secret_volume_is_taken_without_a_restart(
         # A file that disappears keeps the last good values and says so in health.
         os.unlink(volume.root / "app_secret")
         health = health_pb2_grpc.HealthStub(proc.channel)
-        deadline = time.monotonic() + 5
-        while (
-            await health.Check(health_pb2.HealthCheckRequest(service="wasidecar.secrets"))
-        ).status != health_pb2.HealthCheckResponse.NOT_SERVING:
-            assert time.monotonic() < deadline, "health never reported the unreadable file"
-            await asyncio.sleep(0.05)
+        secrets = health_pb2.HealthCheckRequest(service="wasidecar.secrets")
+
+        async def reported() -> bool:
+            status = (await health.Check(secrets)).status
+            return bool(status == health_pb2.HealthCheckResponse.NOT_SERVING)
+
+        await eventually(reported, "health reporting the unreadable file", timeout=5)
         assert await valid(proc, "file-secret-two")

@@ -8,13 +8,14 @@ import hashlib
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support.openbao import OpenBao
+from support.waiting import eventually
 
 from sidecar.api._gen.wasidecar.v1 import (
     common_pb2,
@@ -107,15 +108,6 @@ async def secrets_health(proc: SidecarProcess, component: str = "wasidecar.secre
     return int(reply.status)
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
-    """Poll ``check()`` until true; seconds it took."""
-    started = time.monotonic()
-    while not await check():
-        assert time.monotonic() - started < timeout, f"{what} not within {timeout} s"
-        await asyncio.sleep(0.02)
-    return time.monotonic() - started
-
-
 async def test_secrets_rotate_in_openbao_without_a_restart(
     tmp_path: Path, simulator: SimulatorHandle, bao: OpenBao
 ) -> None:
@@ -147,8 +139,8 @@ async def test_secrets_rotate_in_openbao_without_a_restart(
         )
         # Meta stops taking the old token the moment it is replaced.
         del simulator.state.tokens[first]
-        took = await until(
-            lambda: webhook_valid(proc, "vault-app-secret-two"), 10 * INTERVAL + 2, "new secret"
+        took = await eventually(
+            lambda: webhook_valid(proc, "vault-app-secret-two"), "new secret", 10 * INTERVAL + 2
         )
         # During the overlap a delivery Meta signed a moment ago still verifies.
         assert await webhook_valid(proc, "vault-app-secret-one")
@@ -161,8 +153,8 @@ async def test_secrets_rotate_in_openbao_without_a_restart(
         assert (await metric(proc, reloads) or 0) >= 1
 
         # After the overlap the replaced secret no longer verifies.
-        await until(
-            lambda: _rejects(proc, "vault-app-secret-one"), OVERLAP + 5, "old secret retired"
+        await eventually(
+            lambda: _rejects(proc, "vault-app-secret-one"), "old secret retired", OVERLAP + 5
         )
         assert time.monotonic() - written >= OVERLAP
     print(f"new App Secret verified {took:.2f} s after the write (interval {INTERVAL} s)")
@@ -194,7 +186,7 @@ async def test_openbao_down_keeps_the_last_good_values_and_recovers(
         async def reported_down() -> bool:
             return await metric(proc, up) == 0.0
 
-        await until(reported_down, 10, "the metric saying OpenBao is down")
+        await eventually(reported_down, "the metric saying OpenBao is down", 10)
         assert await secrets_health(proc) == health_pb2.HealthCheckResponse.NOT_SERVING
         assert await secrets_health(proc, "") == health_pb2.HealthCheckResponse.SERVING
         # The last good values stay in force.
@@ -210,7 +202,7 @@ async def test_openbao_down_keeps_the_last_good_values_and_recovers(
         async def reported_up() -> bool:
             return await metric(proc, up) == 1.0
 
-        await until(reported_up, 10, "the metric saying OpenBao is back")
+        await eventually(reported_up, "the metric saying OpenBao is back", 10)
         assert await secrets_health(proc) == health_pb2.HealthCheckResponse.SERVING
 
         fresh = "EAAVAULTAFTER0002"
@@ -221,7 +213,7 @@ async def test_openbao_down_keeps_the_last_good_values_and_recovers(
             assert (await send.Send(otp("+16505550004"))).outcome == send_pb2.OUTCOME_SENT
             return simulator.state.messages[-1].token_sha256 == sha(fresh)
 
-        await until(uses_fresh, 10, "the token written after recovery")
+        await eventually(uses_fresh, "the token written after recovery", 10)
     log = proc.log_text()
     assert "secret_source_down" in log and "secret_source_up" in log
 
@@ -292,7 +284,7 @@ async def test_outside_prod_a_missing_openbao_is_waited_for(
             async def healthy() -> bool:
                 return await secrets_health(proc) == health_pb2.HealthCheckResponse.SERVING
 
-            await until(healthy, 10, "health once OpenBao answers")
+            await eventually(healthy, "health once OpenBao answers", 10)
             assert await webhook_valid(proc, "vault-app-secret-late")
             assert await handshake_ok(proc, "env-verify")  # not in OpenBao: the environment's
     finally:
