@@ -16,17 +16,6 @@ present() {
 if present; then
     exit 0
 fi
-if [ "$(id -u)" = "0" ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-else
-    echo "ensure_go: Go gRPC toolchain missing and not root; install golang-go golang-google-grpc-dev" \
-        "golang-goprotobuf-dev protoc-gen-go-grpc protobuf-compiler libprotobuf-dev" >&2
-    exit 0
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends golang-go golang-google-grpc-dev \
-    golang-goprotobuf-dev protoc-gen-go-grpc protobuf-compiler libprotobuf-dev >/dev/null
+sh "$(dirname "$0")/apt_install.sh" ensure_go golang-go golang-google-grpc-dev golang-goprotobuf-dev \
+    protoc-gen-go-grpc protobuf-compiler libprotobuf-dev || { rc=$?; [ "$rc" = 3 ] && exit 0; exit "$rc"; }
 present || { echo "ensure_go: toolchain still incomplete after apt-get" >&2; exit 1; }

@@ -19,22 +19,12 @@ present() {
 if present; then
     exit 0
 fi
-if [ "$(id -u)" = "0" ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-else
-    echo "ensure_java_grpc: Java gRPC toolchain missing and not root; install libgrpc-java" \
-        "libprotobuf-java protobuf-compiler-grpc-java-plugin libnetty-java libperfmark-java" >&2
-    exit 0
-fi
 # A JDK only when none is there (the machine's Java 17 is used as is).
 JDK=""
 command -v javac >/dev/null 2>&1 || JDK="openjdk-17-jdk-headless"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $JDK protobuf-compiler \
+# shellcheck disable=SC2086  # JDK is one word or none
+sh "$(dirname "$0")/apt_install.sh" ensure_java_grpc $JDK protobuf-compiler \
     protobuf-compiler-grpc-java-plugin libgrpc-java libprotobuf-java libnetty-java \
     libperfmark-java libguava-java liberror-prone-java libjsr305-java \
-    libgeronimo-annotation-1.3-spec-java >/dev/null
+    libgeronimo-annotation-1.3-spec-java || { rc=$?; [ "$rc" = 3 ] && exit 0; exit "$rc"; }
 present || { echo "ensure_java_grpc: toolchain still incomplete after apt-get" >&2; exit 1; }

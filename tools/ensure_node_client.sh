@@ -5,19 +5,10 @@
 # root or passwordless sudo is at hand); without them the Node client test
 # skips on a developer machine and fails on CI (CI=true).
 set -eu
-cd "$(dirname "$0")/../clients/node"
+TOOLS=$(cd "$(dirname "$0")" && pwd)
+cd "$TOOLS/../clients/node"
 if ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" = "0" ]; then
-        SUDO=""
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        SUDO="sudo -n"
-    else
-        echo "ensure_node_client: node/npm missing and not root; install Node >= 18" >&2
-        exit 0
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-    $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm >/dev/null
+    sh "$TOOLS/apt_install.sh" ensure_node_client nodejs npm || { rc=$?; [ "$rc" = 3 ] && exit 0; exit "$rc"; }
 fi
 if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
     exit 0
