@@ -48,6 +48,17 @@ async def _nothing_to_reset(conn: Any) -> None:
     still rolls back a transaction left open."""
 
 
+def _lost(conn: Any) -> bool:
+    """Whether the server ended a connection this operation still holds.
+
+    asyncpg detaches a pooled connection the moment it is lost, so the
+    operation's proxy then reads as released (we never release it inside)."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
+
+
 def affected(status: str) -> int:
     """Rows affected, from a command tag such as ``UPDATE 3``."""
     return int(status.rsplit(" ", 1)[-1])
@@ -110,7 +121,14 @@ class Link:
             raise StoreUnavailable("PostgreSQL store is not open")
         try:
             async with pool.acquire(timeout=self._timeout) as conn:
-                yield conn
+                try:
+                    yield conn
+                except asyncpg.InterfaceError as exc:
+                    if not _lost(conn):
+                        raise
+                    # Used after the server ended it, or — mid-transaction — the
+                    # ROLLBACK on leaving found it gone and hid the outage raised inside.
+                    raise StoreUnavailable("PostgreSQL connection lost") from exc
         except _OUTAGES as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable ({type(exc).__name__})") from exc
         except asyncpg.InterfaceError as exc:

@@ -12,6 +12,7 @@ import pytest
 
 from sidecar.errors import StoreUnavailable
 from sidecar.stores.postgres import PostgresStateStore
+from sidecar.stores.postgres_link import Link
 from sidecar.stores.postgres_schema import LATEST_VERSION, migrations
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -84,3 +85,26 @@ async def test_a_statement_past_its_timeout_is_unavailable_and_the_pool_recovers
     finally:
         await blocker.close()
         await store.close()
+
+
+async def test_a_connection_lost_inside_a_transaction_is_unavailable_and_the_pool_recovers(
+    postgres_url: str,
+) -> None:
+    """The server ends the connection mid-transaction (a crash, a failover):
+    the statement fails, then leaving the transaction finds the connection
+    closed. Both are one outage to the caller, not a bug (INTERNAL)."""
+    link = Link(postgres_url)
+    await link.open()
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        with pytest.raises(StoreUnavailable) as caught:
+            async with link.transaction() as conn:
+                pid = await conn.fetchval("SELECT pg_backend_pid()")
+                # The second argument waits (ms) until the backend has exited.
+                assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+                await conn.fetchval("SELECT 1")
+        assert postgres_url not in str(caught.value)
+        assert await link.fetchval("SELECT 2") == 2
+    finally:
+        await admin.close()
+        await link.close()
