@@ -21,7 +21,10 @@ without a usable answer (``Classification.in_doubt``): it is held IN_DOUBT at
 once, without retry or dead letter, until its status webhook or a person
 resolves it (``service/resend.py`` for the opt-in resend). A send cancelled
 by its caller is released when the Graph call had not started, else handed
-over as in doubt — never left IN_FLIGHT under a live owner.
+over as in doubt — never left IN_FLIGHT under a live owner. A Graph answer
+(sent, or maybe sent) that the store cannot take because it just went down is
+still the caller's answer, never UNAVAILABLE (which would invite a second
+send); ``service/leftovers.py`` stores it once the store is back.
 
     sender = Sender(deps, send_settings)   # both built by ``sidecar/app.py``
     result = await sender.send(command)
@@ -49,6 +52,7 @@ from sidecar.policy.types import Decision, Reason
 from sidecar.redact import mask_number
 from sidecar.service.attempts import STORE_DOWN, GraphAttempts, OptOutHook
 from sidecar.service.decide import Lookup, SendDecider
+from sidecar.service.leftovers import Leftovers
 from sidecar.service.models import Outcome, SendCommand, SendResult, rejected
 from sidecar.service.pacing import QuotaGate
 from sidecar.service.records import REFUSALS, dead_letter, held_result, new_record, stored_result
@@ -140,7 +144,7 @@ class Sender:
             deps, settings.retry, clock=clock, sleep=sleep, rand=rand, on_opt_out=on_opt_out
         )
         self._wire = asyncio.Semaphore(settings.wire_slots)
-        self._cleanup: set[asyncio.Future[object]] = set()
+        self._leftovers = Leftovers()
         self.quota = deps.quota
         self._decider = SendDecider(deps, settings.rules, settings.window_seconds, clock)
 
@@ -226,7 +230,7 @@ class Sender:
             try:
                 existing = await d.state.begin_send(record, idx.full, REFUSALS[cmd.category])
             except asyncio.CancelledError:  # the caller gave up; Graph was not called
-                self._later(d.state.release_send(cmd.key, self.owner))
+                self._leftovers.later(d.state.release_send(cmd.key, self.owner))
                 raise
             if existing is not None:
                 if existing.owner == self.owner and existing.created_at == now:
@@ -255,7 +259,7 @@ class Sender:
                     cmd.key, self.owner, idx.full, REFUSALS[cmd.category], self._clock()
                 )
             except asyncio.CancelledError:  # shutdown cut it off before Graph
-                self._later(d.state.release_send(cmd.key, self.owner))
+                self._leftovers.later(d.state.release_send(cmd.key, self.owner))
                 raise
             if verdict is StartVerdict.SUPPRESSED:
                 return await self._refused_at_start(cmd)
@@ -272,7 +276,7 @@ class Sender:
         try:
             result = await self._attempts.run(cmd)
         except asyncio.CancelledError:  # cut off mid-call: it may be on the wire
-            self._later(d.state.abandon_send(cmd.key, self.owner, self._clock()))
+            self._leftovers.later(d.state.abandon_send(cmd.key, self.owner, self._clock()))
             raise
         if result.outcome is Outcome.IN_DOUBT:
             result = await self._hold_in_doubt(cmd, result, resendable)
@@ -292,8 +296,14 @@ class Sender:
                     extra={"event": "finish_superseded", "idempotency_key": cmd.key},
                 )
         except asyncio.CancelledError:  # the outcome is known: store it anyway
-            self._later(d.state.finish_send(*finish, self._clock()))
+            self._leftovers.later(d.state.finish_send(*finish, self._clock()))
             raise
+        except StoreUnavailable:
+            if result.outcome is not Outcome.SENT:
+                raise  # nothing reached the user: the caller may try again
+            # Graph accepted it: answering UNAVAILABLE would invite a second
+            # send. The answer is SENT; its record is stored once the store is back.
+            self._leftovers.until_stored(lambda: self._finish_sent(cmd.key, result), cmd.key)
         self._count(cmd, result.outcome, result.decision.reason)
         return result
 
@@ -320,9 +330,12 @@ class Sender:
         resolution stands and is the answer."""
         d = self._d
         sealed = seal_request(d.cipher, cmd) if resendable and self._s.resend_after > 0 else b""
-        held = await d.state.hold_in_doubt(
-            cmd.key, self.owner, result.to_json(), sealed, self._clock()
-        )
+        hold = (cmd.key, self.owner, result.to_json(), sealed, self._clock())
+        try:
+            held = await d.state.hold_in_doubt(*hold)
+        except StoreUnavailable:  # maybe sent: UNAVAILABLE would invite a second send
+            self._leftovers.until_stored(lambda: d.state.hold_in_doubt(*hold), cmd.key)
+            held = True
         if not held:
             record = await d.state.get_send(cmd.key)
             if record is not None and record.state is SendState.DONE:
@@ -361,25 +374,9 @@ class Sender:
         self._count(cmd, Outcome.REJECTED, Reason.OPTED_OUT)
         return SendResult.from_json(cmd.key, REFUSALS[cmd.category])
 
-    def _later(self, work: Awaitable[object]) -> None:
-        """Finish store work a cancelled send left, in the background."""
-        task = asyncio.ensure_future(work)
-        self._cleanup.add(task)
-        task.add_done_callback(self._cleaned)
-
-    def _cleaned(self, task: asyncio.Future[object]) -> None:
-        self._cleanup.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning(
-                "store update after a cancelled send failed: %s",
-                type(task.exception()).__name__,
-                extra={"event": "send_cleanup_failed"},
-            )
-
     async def settle(self) -> None:
-        """Wait for the background store work of cancelled sends (shutdown)."""
-        if self._cleanup:
-            await asyncio.gather(*list(self._cleanup), return_exceptions=True)
+        """Wait for the store work sends left in the background (shutdown)."""
+        await self._leftovers.settle()
 
     def _replay(self, existing: SendRecord, fingerprint: str) -> SendResult:
         if existing.fingerprint != fingerprint:
