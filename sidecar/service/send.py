@@ -303,11 +303,12 @@ class Sender:
                 raise  # nothing reached the user: the caller may try again
             # Graph accepted it: answering UNAVAILABLE would invite a second
             # send. The answer is SENT; its record is stored once the store is back.
-            self._leftovers.until_stored(lambda: self._finish_sent(cmd.key, result), cmd.key)
+            at = self._clock()  # when it was sent, not when the store came back
+            self._leftovers.until_stored(lambda: self._finish_sent(cmd.key, result, at), cmd.key)
         self._count(cmd, result.outcome, result.decision.reason)
         return result
 
-    async def _finish_sent(self, key: str, result: SendResult) -> bool:
+    async def _finish_sent(self, key: str, result: SendResult, at: float | None = None) -> bool:
         """Store a SENT outcome and, in the same store operation, the first
         reply to a session its recipient opened (the session response KPIs)."""
         stored, delay = await self._d.state.finish_sent(
@@ -315,7 +316,7 @@ class Sender:
             self.owner,
             result.message_id,
             result.to_json(),
-            self._clock(),
+            self._clock() if at is None else at,
             self._s.window_seconds,
         )
         if delay is not None:

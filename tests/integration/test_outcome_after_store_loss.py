@@ -12,6 +12,7 @@ status webhook.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -92,6 +93,14 @@ async def record_of(url: str, key: str) -> tuple[str, str, str, bool]:
     return state, outcome, message_id, bool(response)
 
 
+async def updated_at(url: str, key: str) -> float:
+    conn = await asyncpg.connect(url)
+    try:
+        return float(await conn.fetchval("SELECT updated_at FROM sends WHERE key = $1", key))
+    finally:
+        await conn.close()
+
+
 async def test_a_send_graph_accepted_is_answered_sent_and_stored_when_the_store_is_back(
     tmp_path: Path, simulator: SimulatorHandle, database: str
 ) -> None:
@@ -112,12 +121,15 @@ async def test_a_send_graph_accepted_is_answered_sent_and_stored_when_the_store_
         assert repeat.outcome == send_pb2.OUTCOME_IN_DOUBT
         assert simulator.state.stats.received == 1
 
+        allowed_at = time.time()
         await sql(database, ALLOW_FINISH)
 
         async def stored() -> bool:
             return (await record_of(database, "order-1"))[0] == "done"
 
         await eventually(stored, "the deferred outcome stored", timeout=20.0)
+        # Recorded as sent when Graph accepted it, not when the store came back.
+        assert await updated_at(database, "order-1") < allowed_at
         # Stored by the sidecar (with its response), not by a status webhook.
         assert await record_of(database, "order-1") == ("done", "sent", sent.message_id, True)
         again = await client.send.Send(otp("order-1"))
