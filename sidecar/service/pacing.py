@@ -151,7 +151,7 @@ class QuotaGate:
     ) -> Decision:
         member = idx.full[:32]
         tier = None
-        slow = cmd.category is Category.MARKETING and cmd.phone_number_id in self._red
+        slow = self._slow(cmd)
         if slow and self._s.red_marketing_share <= 0:
             return _QUALITY_RED
         if consume and self.messaging_limit and not cmd.free_form:
@@ -172,21 +172,37 @@ class QuotaGate:
     async def refund(self, cmd: SendCommand, idx: Indexes) -> None:
         """Give back what ``decide`` (and a retry's send token) took for a send
         that then did not go — the recipient opted out before the Graph call:
-        the pair token, one send-rate token, and the tier slot when this send
-        added the recipient. Skipped in shadow mode (a waived rule was not
+        the pair token, one send-rate token (and one of the RED-quality
+        marketing bucket while the number is RED), and the tier slot when this
+        send added the recipient. Skipped in shadow mode (a waived rule was not
         taken) and while the store is down (the fallback granted it); a store
         failure is logged, never raised: the refusal stands either way."""
         added = self._tier_marks.pop(cmd.key, None)
         if self._s.quota_shadow or self._quota_down:
             return
         member, pnid = idx.full[:32], cmd.phone_number_id
-        rate = Bucket("rate", self._current_rate(pnid), self._burst(pnid))
+        buckets = [self._pair(member)]
+        self._rate_buckets(pnid, self._slow(cmd), buckets)
         tier = self._tier(member) if added is not None else None
         try:
-            await self._store.refund(pnid, [self._pair(member), rate], tier, added)
+            await self._store.refund(pnid, buckets, tier, added)
         except StoreUnavailable:
             log.info(
                 "quota not given back: store unavailable", extra={"event": "quota_refund_failed"}
+            )
+
+    def _slow(self, cmd: SendCommand) -> bool:
+        """A marketing send from a number rated RED (its rate has a smaller bucket too)."""
+        return cmd.category is Category.MARKETING and cmd.phone_number_id in self._red
+
+    def _rate_buckets(self, pnid: str, slow: bool, into: list[Bucket]) -> None:
+        """Add the number's send-rate bucket and, for a ``slow`` send, the RED one."""
+        rate, burst = self._current_rate(pnid), self._burst(pnid)
+        into.append(Bucket("rate", rate, burst))
+        if slow:
+            share = self._s.red_marketing_share
+            into.append(
+                Bucket("rate:red", red_marketing_rate(rate, share), max(burst * share, 1.0))
             )
 
     def _pair(self, member: str) -> Bucket:
@@ -239,12 +255,7 @@ class QuotaGate:
             while True:
                 buckets = [pair] if pair is not None else []
                 if with_rate:
-                    rate, burst = self._current_rate(pnid), self._burst(pnid)
-                    buckets.append(Bucket("rate", rate, burst))
-                    if slow:
-                        share = self._s.red_marketing_share
-                        red = red_marketing_rate(rate, share)
-                        buckets.append(Bucket("rate:red", red, max(burst * share, 1.0)))
+                    self._rate_buckets(pnid, slow, buckets)
                 if not buckets and tier is None:
                     return ALLOW, 0.0, None
                 answer = await self._ask(pnid, buckets, tier, take=consume)

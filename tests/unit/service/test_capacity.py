@@ -12,6 +12,7 @@ from support.service import FakeTime, Rig, command
 
 from sidecar.policy.types import Category, Reason
 from sidecar.service.capacity import CapacitySettings, CapacityTracker
+from sidecar.service.models import SendCommand
 from sidecar.service.pacing import QuotaGate
 from sidecar.testing import PHONE_NUMBER_ID as PN
 from sidecar.whatsapp.account import NumberCapacity
@@ -152,6 +153,27 @@ async def test_quality_red_gives_marketing_a_share_of_the_rate(rig: Rig, clock: 
         decision = await gate.decide(cmd, rig.directory.indexes(cmd.to), consume=True, max_wait=0.0)
         results.append(decision.allowed)
     assert results == [True, True, False, False, False, False]  # a burst of 10 × 0.2
+
+
+async def test_a_refund_gives_back_the_red_quality_marketing_token_too(
+    rig: Rig, clock: FakeTime
+) -> None:
+    gate = rig.quota_gate(rate=10.0, burst=10.0, red_marketing_share=0.2, pair_burst=100.0)
+    await tracker(
+        rig, gate, Graph(replace(STANDARD, quality="RED")), clock, rate_pinned=True
+    ).refresh()
+    cmds = [
+        command(key=f"k{n}", to=f"+1650555{n:04d}", category=Category.MARKETING, template="promo")
+        for n in range(4)
+    ]
+
+    async def admit(cmd: SendCommand) -> bool:
+        idx = rig.directory.indexes(cmd.to)
+        return (await gate.decide(cmd, idx, consume=True, max_wait=0.0)).allowed
+
+    assert [await admit(cmd) for cmd in cmds[:3]] == [True, True, False]  # the RED bucket: 2
+    await gate.refund(cmds[1], rig.directory.indexes(cmds[1].to))  # opted out before Graph
+    assert await admit(cmds[3])
 
 
 async def test_replicas_share_a_reading_and_a_poke_reads_graph_again(
