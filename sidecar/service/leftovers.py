@@ -5,13 +5,15 @@ Two kinds:
 - ``later``: what a send cut off by its caller or by shutdown still has to
   record (release its record, hand it over as in doubt, store the outcome it
   had). One try; a failure is logged.
-- ``until_stored``: the outcome of a send Graph accepted while the store
+- ``until_stored``: the outcome of a send Graph answered while the store
   could not take it (the store went down between the intent and the
-  outcome). The caller has already been told SENT — the truth, so that it
-  does not send again — and the store write is retried with backoff until
-  the store is back. At shutdown each gets one last try; one that still
-  fails leaves the record IN_FLIGHT, which the message's status webhook
-  (carrying the key) finishes as sent once the store is back.
+  outcome). The caller has already been told what Graph said — SENT, or
+  IN_DOUBT for a maybe-sent call — so that it does not send again, and the
+  store write is retried with backoff until the store is back. At shutdown
+  each gets one last try; one that still fails leaves the record IN_FLIGHT,
+  which the message's status webhook (carrying the key) finishes as sent
+  once the store is back, or which is listed in doubt once this process's
+  owner lease has lapsed.
 
 ``settle`` (shutdown, before the owner lease is released) waits for both.
 """
