@@ -17,9 +17,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from support.metrics import scrape, total
+from support.metrics import Samples, scrape, total
 from support.otlp import Receiver, attrs_of
 from support.stream import subscribed
+from support.waiting import eventually
 
 from sidecar.api._gen.wasidecar.v1 import common_pb2, send_pb2, send_pb2_grpc
 from sidecar.simulator import SimulatorHandle
@@ -169,13 +170,16 @@ async def test_replicas_share_what_one_read_through_the_quota_store(
     async with contextlib.AsyncExitStack() as stack:
         for proc in procs:
             await stack.enter_async_context(proc)
-        # Until the three replicas have applied 12 readings between them.
-        for _ in range(500):
+        samples: list[Samples] = []
+
+        async def twelve_readings() -> bool:
+            nonlocal samples
             samples = [await scrape(p.admin_url) for p in procs]
-            readings = sum(total(s, "wa_sidecar_capacity_reads_total") for s in samples)
-            if readings >= 12:
-                break
-            await asyncio.sleep(0.05)
+            return sum(total(s, "wa_sidecar_capacity_reads_total") for s in samples) >= 12
+
+        await eventually(
+            twelve_readings, "12 readings between the replicas", timeout=25.0, period=0.05
+        )
         served = len(state.account.reads)  # after the scrapes: every counted read is in
     from_graph = sum(total(s, "wa_sidecar_capacity_reads_total", result="graph") for s in samples)
     shared = sum(total(s, "wa_sidecar_capacity_reads_total", result="shared") for s in samples)

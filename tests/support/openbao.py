@@ -15,14 +15,12 @@ fails under ``CI=true``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.util
 import os
 import shutil
 import ssl
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ import aiohttp
 import pytest
 
 from sidecar.testing import free_port
+from support.waiting import eventually
 
 ROOT_TOKEN = "root-token-for-tests"
 
@@ -101,17 +100,18 @@ class OpenBao:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "HOME": str(self._log.parent), "BAO_ADDR": self.addr},
             )
-        deadline = time.monotonic() + 20
+        proc = self.proc
         async with aiohttp.ClientSession() as http:
-            while True:
-                assert self.proc.poll() is None, self._log.read_text()[-2000:]
+
+            async def healthy() -> bool:
+                assert proc.poll() is None, self._log.read_text()[-2000:]
                 with contextlib.suppress(aiohttp.ClientError, OSError):
                     # The CA file appears once the server made it.
                     async with http.get(self.addr + "/v1/sys/health", ssl=self._ssl()) as r:
-                        if r.status == 200:
-                            return
-                assert time.monotonic() < deadline, "OpenBao did not become ready"
-                await asyncio.sleep(0.05)
+                        return r.status == 200
+                return False
+
+            await eventually(healthy, "OpenBao ready", timeout=20.0, period=0.05)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -16,6 +16,7 @@ import grpc
 
 from sidecar.api._gen.wasidecar.v1 import verify_pb2, verify_pb2_grpc
 from sidecar.testing import SidecarProcess
+from support.waiting import eventually
 
 
 @contextlib.asynccontextmanager
@@ -31,13 +32,14 @@ async def subscribed(proc: SidecarProcess) -> AsyncIterator[asyncio.Queue[verify
             events.put_nowait(event)
 
     drainer = asyncio.ensure_future(drain())
-    # The subscription exists once an ingress POST is no longer refused with 503.
     async with aiohttp.ClientSession() as http:
-        for _ in range(200):
+
+        async def accepted() -> bool:
+            # The subscription exists once an ingress POST is no longer refused with 503.
             async with http.post(proc.admin_url + "/webhook", data=b"{}") as reply:
-                if reply.status != 503:
-                    break
-            await asyncio.sleep(0.05)
+                return reply.status != 503
+
+        await eventually(accepted, "the event subscription opened", timeout=10.0, period=0.05)
     try:
         yield events
     finally:
