@@ -105,18 +105,21 @@ async def _started(local: LocalContainer, log: Path) -> AsyncIterator[subprocess
             await asyncio.to_thread(proc.wait)
 
 
-async def _tcp_ready(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    """The simulator's rendered readinessProbe (tcpSocket), probed like kubelet does."""
-    while time.monotonic() < deadline and proc.poll() is None:
+async def _tcp_ready(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """The simulator's rendered readinessProbe (tcpSocket), probed like kubelet
+    does (its period shortened to 0.05 s)."""
+
+    async def accepts() -> bool:
+        assert proc.poll() is None, f"simulator exited ({proc.poll()}) before listening"
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
-            await asyncio.sleep(0.05)  # the probe's period, shortened
-            continue
+            return False
         writer.close()
         await writer.wait_closed()
-        return
-    raise AssertionError(f"simulator not listening on {port} (exit={proc.poll()})")
+        return True
+
+    await eventually(accepts, f"simulator listening on {port}", timeout=timeout, period=0.05)
 
 
 async def _serving(port: int, proc: subprocess.Popen[bytes], timeout: float) -> float:
@@ -189,7 +192,7 @@ async def test_rendered_dev_sidecar_serves_health_on_its_rendered_port_and_sends
     assert side.env["WA_SIDECAR_GRAPH_BASE_URL"] == f"http://127.0.0.1:{sim_port}"
     log = tmp_path / "sidecar.log"
     async with _started(sim, tmp_path / "simulator.log") as sim_proc:
-        await _tcp_ready(sim_port, sim_proc, time.monotonic() + 20)
+        await _tcp_ready(sim_port, sim_proc, 20.0)
         async with _started(side, log) as proc:
             try:
                 await _serving(health_port, proc, timeout=20)
